@@ -1,0 +1,29 @@
+#include "cli/commands.h"
+
+namespace lr::cli {
+
+// Each command file provides one of these.
+#define LR_COMMANDS(X) X(version)
+#define LR_DECLARE(name) void register_##name(CLI::App& app);
+LR_COMMANDS(LR_DECLARE)
+#undef LR_DECLARE
+
+std::vector<Command>& registry() {
+  static std::vector<Command> r;
+  return r;
+}
+
+void register_all(CLI::App& app) {
+#define LR_REGISTER(name) register_##name(app);
+  LR_COMMANDS(LR_REGISTER)
+#undef LR_REGISTER
+}
+
+int run_selected(CLI::App& app) {
+  (void)app;
+  for (auto& c : registry())
+    if (c.app->parsed()) return c.run();
+  return 1;
+}
+
+}  // namespace lr::cli
