@@ -47,7 +47,7 @@ enum class LossOn { All, Assistant };
 
 struct TokenizedSample {
   std::vector<int32_t> ids;
-  std::vector<uint8_t> loss_mask;  // 1 where the token at this position is a target
+  std::vector<uint8_t> loss_mask;  // 1 where ids[t] is a target (predicted at t-1); [0] is 0
   StepLabel label = StepLabel::Planning;
 };
 
@@ -66,7 +66,7 @@ struct Batch {
   int rows = 0, seq = 0;
   std::vector<int32_t> ids;        // rows * seq
   std::vector<uint8_t> attn_mask;  // rows * seq, 1 for real tokens
-  std::vector<uint8_t> loss_mask;  // rows * seq, 1 where position t predicts ids[t+1]... see .cpp
+  std::vector<uint8_t> loss_mask;  // rows * seq, 1 where ids[t] is a target (predicted at t-1)
   std::vector<StepLabel> labels;   // rows
 };
 Batch make_batch(const std::vector<const TokenizedSample*>& rows, int32_t pad_id);
