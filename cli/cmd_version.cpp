@@ -1,6 +1,6 @@
-#include "cli/commands.h"
-
 #include <iostream>
+
+#include "cli/commands.h"
 
 namespace lr::cli {
 void register_version(CLI::App& app) {
