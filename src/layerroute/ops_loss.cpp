@@ -23,13 +23,18 @@ double lm_head_ce(const float* hf, int H, const float* E, int V, const int32_t* 
       float* lg = logits + long(i) * V;
       float mx = lg[0];
       for (int j = 1; j < V; ++j) mx = lg[j] > mx ? lg[j] : mx;
-      double sum = 0;
-      for (int j = 0; j < V; ++j) sum += std::exp(double(lg[j] - mx));
-      const double lse = double(mx) + std::log(sum);
       const int t = tgt[c0 + i];
-      row_loss[i] = lse - double(lg[t]);
+      const float target_logit = lg[t];
+      // One float exp per logit, kept for the gradient; the sum runs in double.
+      double sum = 0;
+      for (int j = 0; j < V; ++j) {
+        lg[j] = std::exp(lg[j] - mx);
+        sum += lg[j];
+      }
+      row_loss[i] = std::log(sum) - double(target_logit - mx);
       if (dhf) {
-        for (int j = 0; j < V; ++j) lg[j] = float(std::exp(double(lg[j]) - lse)) * gscale;
+        const float k = float(double(gscale) / sum);
+        for (int j = 0; j < V; ++j) lg[j] *= k;
         lg[t] -= gscale;
       }
     }
