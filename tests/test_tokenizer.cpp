@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "text/byte_level.h"
+#include "text/nfc.h"
 #include "text/regex_split.h"
 #include "text/tokenizer.h"
 #include "text/utf8.h"
@@ -152,6 +153,46 @@ TEST(TokenizerTiny, GoldenTokenizerLoads) {
   for (int32_t id : ids) EXPECT_LT(id, 2048);
   EXPECT_EQ(tok.decode(ids), text);
   EXPECT_EQ(tok.encode("  "), (std::vector<int32_t>{256}));  // merge 0 is "Ġ Ġ"
+}
+
+}  // namespace
+}  // namespace lr
+
+namespace lr {
+namespace {
+
+std::string cp_utf8(char32_t cp) {
+  std::string s;
+  utf8::append_codepoint(cp, s);
+  return s;
+}
+
+// The quick check may say "maybe" too often, never "yes" wrongly: every single code point,
+// and every string of up to 3 code points from a pool of composition-relevant characters.
+TEST(TokenizerNfc, QuickCheckNeverWrong) {
+  for (char32_t cp = 0; cp < 0x110000; ++cp) {
+    if (cp >= 0xD800 && cp <= 0xDFFF) continue;
+    std::string s = cp_utf8(cp);
+    if (!nfc::quick_check(s)) continue;
+    ASSERT_EQ(tok_test::nfc(s), s) << std::hex << uint32_t(cp);
+  }
+  const char32_t pool[] = {'a',    'e',    'A',    0xE9,  0x301,  0x323, 0x302,  0x1100, 0x1161,
+                           0x11A8, 0xAC00, 0xAC01, 0xB47, 0xB3E,  0xCC6, 0xCD5,  0xCC2,  0x304B,
+                           0x3099, 0x212B, 0xF73,  0x94D, 0x928,  0x93C, 0x5B0,  0x591,  0x1E0A,
+                           0x307,  0x308,  0x313,  0x3B1, 0x1F00, 0x345, 0x4E2D, 0x1F600};
+  size_t yes = 0;
+  for (char32_t a : pool)
+    for (char32_t b : pool)
+      for (char32_t c : pool) {
+        std::string s = cp_utf8(a) + cp_utf8(b) + cp_utf8(c);
+        if (!nfc::quick_check(s)) continue;
+        ++yes;
+        ASSERT_EQ(tok_test::nfc(s), s)
+            << std::hex << uint32_t(a) << " " << uint32_t(b) << " " << uint32_t(c);
+      }
+  EXPECT_GT(yes, 1000u);
+  EXPECT_FALSE(nfc::quick_check("e\xCC\x81"));
+  EXPECT_TRUE(nfc::quick_check("\xC3\xA9 \xE4\xB8\xAD \xF0\x9F\x98\x80"));
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <thread>
 
 #include "text/tokenizer.h"
 #include "text/utf8.h"
@@ -140,6 +141,24 @@ TEST_F(TokenizerQwen, StreamDecoderNeverEmitsBrokenUtf8) {
   // skip_special (the default) drops <|im_end|>.
   StreamDecoder sd2(*tok_);
   EXPECT_EQ(sd2.push(151645), "");
+}
+
+// encode is const and shared across data-loading threads: same ids from 4 threads at once.
+TEST_F(TokenizerQwen, ConcurrentEncodeMatchesSerial) {
+  auto texts = corpus_texts();
+  std::vector<std::vector<int32_t>> serial;
+  for (const auto& t : texts) serial.push_back(tok_->encode(t));
+  std::vector<int> bad(4, 0);
+  std::vector<std::thread> threads;
+  for (int k = 0; k < 4; ++k)
+    threads.emplace_back([&, k] {
+      for (int rep = 0; rep < 3; ++rep)
+        for (size_t i = 0; i < texts.size(); ++i)
+          bad[size_t(k)] += tok_->encode(texts[(i * 7 + size_t(k)) % texts.size()]) !=
+                            serial[(i * 7 + size_t(k)) % texts.size()];
+    });
+  for (auto& t : threads) t.join();
+  for (int b : bad) EXPECT_EQ(b, 0);
 }
 
 // llama.cpp's Qwen2 cases, with the Qwen tokenizer as shipped (no added tokens involved).

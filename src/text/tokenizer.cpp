@@ -1,9 +1,7 @@
 #include "text/tokenizer.h"
 
-#include <utf8proc.h>
-
 #include <array>
-#include <cstdlib>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -13,6 +11,7 @@
 #include "core/error.h"
 #include "text/bpe.h"
 #include "text/byte_level.h"
+#include "text/nfc.h"
 #include "text/regex_split.h"
 #include "text/utf8.h"
 
@@ -106,7 +105,7 @@ constexpr uint8_t kAdded = 1, kSpecial = 2;
 
 struct Tokenizer::Impl {
   std::string path;
-  bool nfc = false;
+  bool use_nfc = false;
   std::vector<RegexSplit> splits;
   std::unique_ptr<Bpe> bpe;
   // Added tokens grouped by first byte, longest first, so the first hit is the longest.
@@ -145,7 +144,7 @@ Tokenizer Tokenizer::load(const std::string& path_in) {
     if (m.contains("dropout") && !m["dropout"].is_null() && m["dropout"].get<double>() != 0.0)
       fail(path, ": BPE dropout is not supported");
 
-    parse_normalizer(j.value("normalizer", J()), path, &impl->nfc);
+    parse_normalizer(j.value("normalizer", J()), path, &impl->use_nfc);
     bool byte_level_seen = false;
     parse_pre_tokenizer(j.value("pre_tokenizer", J()), path, &impl->splits, &byte_level_seen);
     if (!byte_level_seen) fail(path, ": the pre-tokenizer has no ByteLevel step");
@@ -235,14 +234,9 @@ void Tokenizer::Impl::encode_plain(std::string_view text, std::vector<int32_t>& 
       utf8::append_lossy(s, clean);
       s = clean;
     }
-    if (nfc) {  // ASCII is NFC-invariant, so only non-ASCII text pays for this
-      utf8proc_uint8_t* dst = nullptr;
-      utf8proc_ssize_t len = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(s.data()),
-                                          utf8proc_ssize_t(s.size()), &dst,
-                                          utf8proc_option_t(UTF8PROC_STABLE | UTF8PROC_COMPOSE));
-      if (len < 0) fail(path, ": NFC failed: ", utf8proc_errmsg(len));
-      normal.assign(reinterpret_cast<const char*>(dst), size_t(len));
-      std::free(dst);
+    // ASCII is NFC-invariant, and most other text passes the quick check.
+    if (use_nfc && !nfc::quick_check(s)) {
+      nfc::normalize(s, normal);
       s = normal;
     }
   }

@@ -1,0 +1,79 @@
+#pragma once
+// Training kernels, llm.c style: one forward and one backward per op over raw row-major
+// pointers. Backward functions accumulate (+=) into gradients unless stated otherwise, so
+// residual branches can add into one buffer. All reductions run in a fixed order (static
+// OpenMP partitions, serial sums), so results are bit-identical run to run for a given
+// thread count. Matmuls go through cblas_sgemm.
+#include <cstddef>
+#include <cstdint>
+
+namespace lr::ops {
+
+// ---- RMSNorm: y = x / sqrt(mean(x^2) + eps) * w, per row of H ----
+void rmsnorm_fwd(const float* x, const float* w, float eps, long N, int H, float* y,
+                 float* inv_rms);
+// dx += dL/dx; dw += dL/dw when dw != nullptr.
+void rmsnorm_bwd(const float* x, const float* w, const float* inv_rms, const float* dy, long N,
+                 int H, float* dx, float* dw);
+
+// ---- Dropout from a counter-based mask: y[i] = keep(key, i) ? x[i] / (1 - p) : 0 ----
+// The same (key, p) reproduces the mask, so backward regenerates it instead of storing it.
+void dropout(const float* x, float* y, size_t n, float p, uint64_t key);
+
+// ---- Linear with frozen or trainable W, optional bias and LoRA ----
+struct LoraOp {
+  const float* A = nullptr;  // [rank, in]; nullptr: no adapter
+  const float* B = nullptr;  // [out, rank]
+  int rank = 0;
+  float scale = 0.f;    // alpha / rank
+  float dropout = 0.f;  // probability on the LoRA input; 0 = off
+  uint64_t key = 0;     // dropout mask key
+  float* dA = nullptr;  // gradients (+=)
+  float* dB = nullptr;
+};
+// y (= or += when accumulate) x W^T + b + scale * (drop(x) A^T) B^T.
+// u [N, rank] keeps drop(x) A^T for backward; scratch [N, in] is used when dropout is on.
+void linear_fwd(const float* x, long N, int in, int out, const float* W, const float* b,
+                const LoraOp* lora, bool accumulate, float* y, float* u, float* scratch);
+// dx (= or += when accumulate_dx), dW/db (+=, skipped when nullptr), LoRA dA/dB (+=).
+// scratch [N, in], scratch_r [N, rank].
+void linear_bwd(const float* x, const float* dy, long N, int in, int out, const float* W,
+                const LoraOp* lora, const float* u, bool accumulate_dx, float* dx, float* dW,
+                float* db, float* scratch, float* scratch_r);
+
+// ---- RoPE, rotate-half (HF Qwen2/Llama), position = index in the row ----
+// cos/sin tables [T, hd/2]; inv_freq computed in float as transformers does.
+void rope_tables(int T, int hd, float theta, float* cos_t, float* sin_t);
+// x [rows*T, n_heads*hd] rotated in place; rope_bwd applies the inverse rotation to dx.
+void rope_fwd(float* x, int rows, int T, int n_heads, int hd, const float* cos_t,
+              const float* sin_t);
+void rope_bwd(float* dx, int rows, int T, int n_heads, int hd, const float* cos_t,
+              const float* sin_t);
+
+// ---- Causal GQA attention with key padding mask (mask[b*T+j] == 0: key j excluded) ----
+// q/out [rows*T, nh*hd], k/v [rows*T, nkv*hd], lse [rows, nh, T] (log-sum-exp kept for
+// backward, which recomputes the probabilities instead of storing T x T per head).
+// scratch: attention_scratch_floats(T) floats. A query with no visible key outputs 0.
+size_t attention_scratch_floats(int T);
+void attention_fwd(const float* q, const float* k, const float* v, const uint8_t* mask, int rows,
+                   int T, int nh, int nkv, int hd, float* out, float* lse, float* scratch);
+// dq, dk, dv are overwritten.
+void attention_bwd(const float* q, const float* k, const float* v, const float* out,
+                   const float* lse, const float* dout, const uint8_t* mask, int rows, int T,
+                   int nh, int nkv, int hd, float* dq, float* dk, float* dv);
+
+// ---- SwiGLU: act = silu(g) * u ----
+void swiglu_fwd(const float* g, const float* u, float* act, size_t n);
+// dg, du overwritten.
+void swiglu_bwd(const float* g, const float* u, const float* dact, float* dg, float* du, size_t n);
+
+// ---- LM head fused with cross-entropy, over chunks of target positions ----
+// For i < n: logits = hf[pos[i]] E^T, loss_i = logsumexp - logits[tgt[i]]. Returns the sum of
+// loss_i (double). When dhf != nullptr: dlogits = gscale * (softmax - onehot), dhf[pos[i]] +=
+// dlogits E, and dE += dlogits^T hf (when dE != nullptr). Never holds more than
+// chunk x V logits. Buffers: x_buf, dx_buf [chunk, H], logits [chunk, V], row_loss [chunk].
+double lm_head_ce(const float* hf, int H, const float* E, int V, const int32_t* pos,
+                  const int32_t* tgt, long n, float gscale, float* dhf, float* dE, int chunk,
+                  float* x_buf, float* dx_buf, float* logits, double* row_loss);
+
+}  // namespace lr::ops

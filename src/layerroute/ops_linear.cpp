@@ -1,0 +1,80 @@
+// Linear layers (frozen or trainable weight, bias, LoRA) through cblas_sgemm.
+#include <cblas.h>
+
+#include "layerroute/ops.h"
+#include "layerroute/ops_util.h"
+
+namespace lr::ops {
+
+namespace {
+// C[M,N] = alpha * op(A) op(B) + beta * C, row-major.
+void gemm(bool ta, bool tb, long M, long N, long K, float alpha, const float* A, long lda,
+          const float* B, long ldb, float beta, float* C, long ldc) {
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, int(M),
+              int(N), int(K), alpha, A, int(lda), B, int(ldb), beta, C, int(ldc));
+}
+}  // namespace
+
+void linear_fwd(const float* x, long N, int in, int out, const float* W, const float* b,
+                const LoraOp* lora, bool accumulate, float* y, float* u, float* scratch) {
+  if (N == 0) return;
+  gemm(false, true, N, out, in, 1.f, x, in, W, in, accumulate ? 1.f : 0.f, y, out);
+  if (b) {
+#pragma omp parallel for schedule(static)
+    for (long n = 0; n < N; ++n)
+      for (int j = 0; j < out; ++j) y[n * out + j] += b[j];
+  }
+  if (lora && lora->A) {
+    const int r = lora->rank;
+    const float* xin = x;
+    if (lora->dropout > 0.f) {
+      dropout(x, scratch, size_t(N) * size_t(in), lora->dropout, lora->key);
+      xin = scratch;
+    }
+    gemm(false, true, N, r, in, 1.f, xin, in, lora->A, in, 0.f, u, r);
+    gemm(false, true, N, out, r, lora->scale, u, r, lora->B, r, 1.f, y, out);
+  }
+}
+
+void linear_bwd(const float* x, const float* dy, long N, int in, int out, const float* W,
+                const LoraOp* lora, const float* u, bool accumulate_dx, float* dx, float* dW,
+                float* db, float* scratch, float* scratch_r) {
+  if (N == 0) return;
+  if (dx) gemm(false, false, N, in, out, 1.f, dy, out, W, in, accumulate_dx ? 1.f : 0.f, dx, in);
+  if (dW) gemm(true, false, out, in, N, 1.f, dy, out, x, in, 1.f, dW, in);
+  if (db) {
+    parallel_ranges(out, [&](long j0, long j1) {
+      for (long n = 0; n < N; ++n)
+        for (long j = j0; j < j1; ++j) db[j] += dy[n * out + j];
+    });
+  }
+  if (lora && lora->A) {
+    const int r = lora->rank;
+    const float s = lora->scale;
+    // dB += s dy^T u ; du = s dy B ; dA += du^T drop(x) ; dx += drop'(du A).
+    if (lora->dB) gemm(true, false, out, r, N, s, dy, out, u, r, 1.f, lora->dB, r);
+    gemm(false, false, N, r, out, s, dy, out, lora->B, r, 0.f, scratch_r, r);
+    const bool drop = lora->dropout > 0.f;
+    const size_t nin = size_t(N) * size_t(in);
+    if (lora->dA) {
+      const float* xin = x;
+      if (drop) {
+        dropout(x, scratch, nin, lora->dropout, lora->key);
+        xin = scratch;
+      }
+      gemm(true, false, r, in, N, 1.f, scratch_r, r, xin, in, 1.f, lora->dA, in);
+    }
+    if (dx) {
+      if (!drop) {
+        gemm(false, false, N, in, r, 1.f, scratch_r, r, lora->A, in, 1.f, dx, in);
+      } else {
+        gemm(false, false, N, in, r, 1.f, scratch_r, r, lora->A, in, 0.f, scratch, in);
+        dropout(scratch, scratch, nin, lora->dropout, lora->key);  // same mask as forward
+#pragma omp parallel for schedule(static)
+        for (size_t i = 0; i < nin; ++i) dx[i] += scratch[i];
+      }
+    }
+  }
+}
+
+}  // namespace lr::ops
