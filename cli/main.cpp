@@ -1,12 +1,21 @@
 // layerroute: a thin CLI over the library. Each subcommand lives in cli/cmd_*.cpp and
 // registers itself in commands.h; errors become one line on stderr and exit code 1.
 #include <CLI/CLI.hpp>
+#include <cstdlib>
 #include <iostream>
+#include <unistd.h>
 
 #include "cli/commands.h"
 #include "core/error.h"
 
 int main(int argc, char** argv) {
+  // OpenMP (our kernels) and OpenBLAS (its own pthreads) alternate on the same cores; if
+  // OpenMP's idle threads spin they steal the cores BLAS needs (up to 2.8x slower on 2
+  // cores). libgomp reads OMP_WAIT_POLICY only at start-up, so set it and re-exec once.
+  if (std::getenv("OMP_WAIT_POLICY") == nullptr) {
+    setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+    execv("/proc/self/exe", argv);  // only returns on failure: carry on with the default
+  }
   CLI::App app{"layerroute: input-conditioned adaptive layer skipping (LoRA + routers)"};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Show help for every subcommand");
