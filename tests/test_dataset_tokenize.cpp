@@ -1,6 +1,4 @@
 // tokenize_sample end to end with the real Qwen tokenizer and the Qwen2.5 template.
-// PENDING: lives outside the tests/*.cpp glob until the tokenizer (src/text/tokenizer.cpp)
-// and chat template (src/text/chat_template.cpp) are on main; then `git mv` it to tests/.
 #include <gtest/gtest.h>
 
 #include <filesystem>
