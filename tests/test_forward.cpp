@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <vector>
 
 #include "core/error.h"
@@ -244,6 +245,29 @@ TEST(Forward, RandomWeightsReproducibleAndNamed) {
   EXPECT_EQ(t[2].name, "model.layers.0.self_attn.q_proj.weight");
   EXPECT_EQ(t[3].name, "model.layers.0.self_attn.q_proj.bias");
   EXPECT_EQ(t.back().name, "model.norm.weight");
+}
+
+// fill_kv writes exactly the K/V rows run_block writes (routing's backfill relies on it).
+TEST(Forward, FillKvMatchesRunBlock) {
+  const Model m = random_model(true);
+  const ModelConfig& c = m.config;
+  const int T = 9;
+  const auto ids = some_ids(T, c.vocab);
+  std::vector<int> pos(T);
+  for (int t = 0; t < T; ++t) pos[t] = t;
+  InferenceSession a(m, 16), b(m, 16);
+  std::vector<float> h(size_t(T) * c.hidden);
+  a.embed(ids.data(), T, h.data());
+  a.run_block(0, h.data(), pos.data(), T);
+  a.fill_kv(1, h.data(), pos.data(), T);  // block 1 "skipped" but its K/V backfilled
+  b.embed(ids.data(), T, h.data());
+  b.run_block(0, h.data(), pos.data(), T);
+  b.run_block(1, h.data(), pos.data(), T);
+  const size_t n = size_t(T) * c.kv_dim() * sizeof(float);
+  for (int l : {0, 1}) {
+    EXPECT_EQ(std::memcmp(a.cache().k(l), b.cache().k(l), n), 0) << l;
+    EXPECT_EQ(std::memcmp(a.cache().v(l), b.cache().v(l), n), 0) << l;
+  }
 }
 
 TEST(Forward, RejectsBadTokens) {

@@ -70,27 +70,41 @@ void InferenceSession::project(int layer, Proj p, const float* x, int T, float* 
   apply_linear(*L, x, T, y, accumulate);
 }
 
-void InferenceSession::run_block(int l, float* h, const int* pos, int T) {
+void InferenceSession::attention_inputs(int l, const float* h, const int* pos, int T, bool want_q) {
   const ModelConfig& c = model_.config;
-  const BlockWeights& b = model_.weights.layers[l];
-  LR_CHECK(T <= max_chunk_, "run_block: ", T, " rows > max_chunk ", max_chunk_);
-  const int H = c.hidden, kvd = c.kv_dim();
-
-  // Attention half: h += o_proj(attn(rope(q), rope(k), v)).
-  rmsnorm(h, b.ln_in.data(), norm_.data(), T, H, c.rms_eps);
-  project(l, Proj::Q, norm_.data(), T, q_.data());
+  LR_CHECK(T <= max_chunk_, "block ", l, ": ", T, " rows > max_chunk ", max_chunk_);
+  const int kvd = c.kv_dim();
+  rmsnorm(h, model_.weights.layers[l].ln_in.data(), norm_.data(), T, c.hidden, c.rms_eps);
+  if (want_q) {
+    project(l, Proj::Q, norm_.data(), T, q_.data());
+    rope_apply(q_.data(), T, c.q_dim(), c.n_heads, c.head_dim, pos, rope_);
+  }
   project(l, Proj::K, norm_.data(), T, k_.data());
   project(l, Proj::V, norm_.data(), T, v_.data());
-  rope_apply(q_.data(), T, c.q_dim(), c.n_heads, c.head_dim, pos, rope_);
   rope_apply(k_.data(), T, kvd, c.n_kv_heads, c.head_dim, pos, rope_);
   float* kc = cache_.k(l);
   float* vc = cache_.v(l);
   for (int t = 0; t < T; ++t) {
-    LR_CHECK(pos[t] >= 0 && pos[t] < cache_.max_T(), "run_block: position ", pos[t],
+    LR_CHECK(pos[t] >= 0 && pos[t] < cache_.max_T(), "block ", l, ": position ", pos[t],
              " outside the cache [0, ", cache_.max_T(), ")");
     std::memcpy(kc + size_t(pos[t]) * kvd, k_.data() + size_t(t) * kvd, sizeof(float) * kvd);
     std::memcpy(vc + size_t(pos[t]) * kvd, v_.data() + size_t(t) * kvd, sizeof(float) * kvd);
   }
+}
+
+void InferenceSession::fill_kv(int l, const float* hidden, const int* pos, int T) {
+  attention_inputs(l, hidden, pos, T, /*want_q=*/false);
+}
+
+void InferenceSession::run_block(int l, float* h, const int* pos, int T) {
+  const ModelConfig& c = model_.config;
+  const BlockWeights& b = model_.weights.layers[l];
+  const int H = c.hidden;
+  float* kc = cache_.k(l);
+  float* vc = cache_.v(l);
+
+  // Attention half: h += o_proj(attn(rope(q), rope(k), v)).
+  attention_inputs(l, h, pos, T, /*want_q=*/true);
   attention_causal(q_.data(), T, pos, kc, vc, c.n_heads, c.n_kv_heads, c.head_dim, att_.data());
   project(l, Proj::O, att_.data(), T, h, /*accumulate=*/true);
 

@@ -48,10 +48,16 @@ class InferenceSession {
   void run_block(int layer, float* hidden, const int* positions, int T);
   // logits [T, vocab] = RMSNorm(hidden; final norm) head^T, for T <= max_chunk rows.
   void final_logits(const float* hidden, int T, float* logits);
+  // Only this layer's K/V rows at the given positions, from the hidden state entering the
+  // block there (the lazy "backfill" of positions whose block was skipped).
+  void fill_kv(int layer, const float* hidden, const int* positions, int T);
+  int max_chunk() const { return max_chunk_; }
 
  private:
   // The one place a block's projection is applied: a LoRA delta hooks in here.
   void project(int layer, Proj p, const float* x, int T, float* y, bool accumulate = false);
+  // RMSNorm into norm_, K/V (+RoPE) into the cache rows at positions; Q into q_ if asked.
+  void attention_inputs(int layer, const float* hidden, const int* positions, int T, bool want_q);
 
   const Model& model_;
   int max_chunk_;

@@ -19,6 +19,7 @@ void attention_causal(const float* q, int T_new, const int* pos, const float* K,
   LR_CHECK(d > 0 && d <= kMaxHeadDim, "attention: head_dim ", d, " unsupported");
   LR_CHECK(n_kv > 0 && n_q % n_kv == 0, "attention: ", n_q, " q heads not a multiple of ", n_kv,
            " kv heads");
+  if (T_new <= 0) return;
   const int group = n_q / n_kv;
   const int q_stride = n_q * d, kv_stride = n_kv * d;
   const float scale = float(1.0 / std::sqrt(double(d)));
