@@ -2,11 +2,6 @@
 // stories260K's greedy continuation from BOS through the KV cache.
 #include <gtest/gtest.h>
 
-// Until the safetensors / npy / config readers are merged, this file compiles to nothing
-// (the forward itself is covered by test_forward.cpp). Remove the guard once they are in.
-#if __has_include("../src/io/safetensors.cpp") && \
-                  __has_include("../src/io/npy.cpp") && __has_include("../src/model/config.cpp")
-
 #include <algorithm>
 #include <cmath>
 #include <fstream>
@@ -117,5 +112,3 @@ TEST(ForwardGolden, Stories260KGreedyFromBos) {
 
 }  // namespace
 }  // namespace lr
-
-#endif
