@@ -1,0 +1,136 @@
+#include "kernels/cpu/gemv.h"
+
+#include "kernels/cpu/simd.h"
+
+namespace lr {
+
+namespace {
+
+// Below this many multiply-adds a parallel region costs more than it saves.
+constexpr long kParallelMinWork = 1L << 15;
+
+inline float bf16f(uint16_t h) {
+  uint32_t u = uint32_t(h) << 16;
+  float f;
+  __builtin_memcpy(&f, &u, 4);
+  return f;
+}
+
+inline float load1(const float* p) {
+  return *p;
+}
+inline float load1(const uint16_t* p) {
+  return bf16f(*p);
+}
+
+#if LR_HAVE_AVX2
+inline __m256 load8(const float* p) {
+  return _mm256_loadu_ps(p);
+}
+inline __m256 load8(const uint16_t* p) {
+  return simd::load_bf16x8(p);
+}
+#endif
+
+// Four dot products of consecutive weight rows w[0..3] (stride K) with x; the weights are
+// streamed once, x stays in L1. Two accumulators per row hide the FMA latency.
+template <typename T>
+inline void dot4(const T* w, int K, const float* x, float out[4]) {
+  const T* w0 = w;
+  const T* w1 = w + K;
+  const T* w2 = w + 2 * size_t(K);
+  const T* w3 = w + 3 * size_t(K);
+  int k = 0;
+  float s0 = 0.f, s1 = 0.f, s2 = 0.f, s3 = 0.f;
+#if LR_HAVE_AVX2
+  __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps(), a2 = _mm256_setzero_ps(),
+         a3 = _mm256_setzero_ps();
+  __m256 b0 = _mm256_setzero_ps(), b1 = _mm256_setzero_ps(), b2 = _mm256_setzero_ps(),
+         b3 = _mm256_setzero_ps();
+  for (; k + 16 <= K; k += 16) {
+    const __m256 x0 = _mm256_loadu_ps(x + k), x1 = _mm256_loadu_ps(x + k + 8);
+    a0 = _mm256_fmadd_ps(load8(w0 + k), x0, a0);
+    b0 = _mm256_fmadd_ps(load8(w0 + k + 8), x1, b0);
+    a1 = _mm256_fmadd_ps(load8(w1 + k), x0, a1);
+    b1 = _mm256_fmadd_ps(load8(w1 + k + 8), x1, b1);
+    a2 = _mm256_fmadd_ps(load8(w2 + k), x0, a2);
+    b2 = _mm256_fmadd_ps(load8(w2 + k + 8), x1, b2);
+    a3 = _mm256_fmadd_ps(load8(w3 + k), x0, a3);
+    b3 = _mm256_fmadd_ps(load8(w3 + k + 8), x1, b3);
+  }
+  for (; k + 8 <= K; k += 8) {
+    const __m256 x0 = _mm256_loadu_ps(x + k);
+    a0 = _mm256_fmadd_ps(load8(w0 + k), x0, a0);
+    a1 = _mm256_fmadd_ps(load8(w1 + k), x0, a1);
+    a2 = _mm256_fmadd_ps(load8(w2 + k), x0, a2);
+    a3 = _mm256_fmadd_ps(load8(w3 + k), x0, a3);
+  }
+  float r[4];
+  _mm_storeu_ps(r, simd::hsum4(_mm256_add_ps(a0, b0), _mm256_add_ps(a1, b1), _mm256_add_ps(a2, b2),
+                               _mm256_add_ps(a3, b3)));
+  s0 = r[0], s1 = r[1], s2 = r[2], s3 = r[3];
+#endif
+  for (; k < K; ++k) {
+    s0 += load1(w0 + k) * x[k];
+    s1 += load1(w1 + k) * x[k];
+    s2 += load1(w2 + k) * x[k];
+    s3 += load1(w3 + k) * x[k];
+  }
+  out[0] = s0, out[1] = s1, out[2] = s2, out[3] = s3;
+}
+
+template <typename T>
+inline float dot1(const T* w, int K, const float* x) {
+  int k = 0;
+  float s = 0.f;
+#if LR_HAVE_AVX2
+  __m256 a = _mm256_setzero_ps();
+  for (; k + 8 <= K; k += 8) a = _mm256_fmadd_ps(load8(w + k), _mm256_loadu_ps(x + k), a);
+  s = simd::hsum(a);
+#endif
+  for (; k < K; ++k) s += load1(w + k) * x[k];
+  return s;
+}
+
+template <typename T>
+void gemv(const T* W, int N, int K, const float* bias, const float* x, int M, float* y,
+          bool accumulate) {
+  const int nblocks = (N + 3) / 4;
+  const bool par = long(N) * K * M >= kParallelMinWork;
+  // Blocks of 4 rows; for M > 1 the 4 rows are re-read from L1/L2 for each x row, so the
+  // weights still come from memory once.
+#pragma omp parallel for schedule(static) if (par)
+  for (int b = 0; b < nblocks; ++b) {
+    const int n0 = b * 4;
+    const T* w = W + size_t(n0) * K;
+    for (int m = 0; m < M; ++m) {
+      const float* xm = x + size_t(m) * K;
+      float* ym = y + size_t(m) * N;
+      float s[4];
+      int cnt = N - n0 < 4 ? N - n0 : 4;
+      if (cnt == 4) {
+        dot4(w, K, xm, s);
+      } else {
+        for (int j = 0; j < cnt; ++j) s[j] = dot1(w + size_t(j) * K, K, xm);
+      }
+      for (int j = 0; j < cnt; ++j) {
+        float v = s[j] + (bias ? bias[n0 + j] : 0.f);
+        ym[n0 + j] = accumulate ? ym[n0 + j] + v : v;
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void gemv_f32(const float* W, int N, int K, const float* bias, const float* x, int M, float* y,
+              bool accumulate) {
+  gemv(W, N, K, bias, x, M, y, accumulate);
+}
+
+void gemv_bf16(const uint16_t* W, int N, int K, const float* bias, const float* x, int M, float* y,
+               bool accumulate) {
+  gemv(W, N, K, bias, x, M, y, accumulate);
+}
+
+}  // namespace lr

@@ -1,0 +1,21 @@
+#pragma once
+// y = x W^T + b for a batch of M activation rows. Small M goes to the hand-written GEMV
+// (OpenBLAS sgemm is several times off the memory bound there), large M to cblas_sgemm.
+// Must not be called from inside an OpenMP parallel region (BLAS threads are separate).
+#include <cstdint>
+
+namespace lr {
+
+// Rows at or above which sgemm beats the GEMV (measured with bench_kernels).
+constexpr int kGemmMinRows = 8;
+
+// x [M, K], W [N, K] row-major, bias [N] or null, y [M, N]. accumulate: y += ...
+void linear_f32(const float* x, int M, int K, const float* W, int N, const float* bias, float* y,
+                bool accumulate = false);
+
+// W stored as bf16. For large M, row tiles of W are widened to f32 into a per-thread
+// scratch and multiplied with sgemm.
+void linear_bf16(const float* x, int M, int K, const uint16_t* W, int N, const float* bias,
+                 float* y, bool accumulate = false);
+
+}  // namespace lr

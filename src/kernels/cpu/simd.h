@@ -1,0 +1,71 @@
+#pragma once
+// Small inline AVX2/FMA helpers shared by the CPU kernels, with scalar fallbacks so a
+// build without -mavx2 (LR_AVX2=OFF) still compiles and gives the same results up to
+// rounding.
+#include <cstddef>
+#include <cstdint>
+
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#define LR_HAVE_AVX2 1
+#else
+#define LR_HAVE_AVX2 0
+#endif
+
+namespace lr::simd {
+
+#if LR_HAVE_AVX2
+inline float hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_hadd_ps(s, s);
+  s = _mm_hadd_ps(s, s);
+  return _mm_cvtss_f32(s);
+}
+
+// The four horizontal sums of a0..a3 in one __m128: [sum a0, sum a1, sum a2, sum a3].
+inline __m128 hsum4(__m256 a0, __m256 a1, __m256 a2, __m256 a3) {
+  const __m256 s01 = _mm256_hadd_ps(a0, a1);
+  const __m256 s23 = _mm256_hadd_ps(a2, a3);
+  const __m256 s = _mm256_hadd_ps(s01, s23);
+  return _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
+}
+
+// 8 bf16 values -> 8 floats: bf16 is the high half of an f32, so widen and shift.
+inline __m256 load_bf16x8(const uint16_t* p) {
+  const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+}
+#endif
+
+// sum a[i] * b[i]
+inline float dot(const float* a, const float* b, int n) {
+  int i = 0;
+  float s = 0.f;
+#if LR_HAVE_AVX2
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  for (; i + 16 <= n; i += 16) {
+    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
+    acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), acc1);
+  }
+  for (; i + 8 <= n; i += 8)
+    acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
+  s = hsum(_mm256_add_ps(acc0, acc1));
+#endif
+  for (; i < n; ++i) s += a[i] * b[i];
+  return s;
+}
+
+// y = y * c + a * x  (the online-softmax update of an accumulator)
+inline void scale_axpy(float c, float a, const float* x, float* y, int n) {
+  int i = 0;
+#if LR_HAVE_AVX2
+  const __m256 vc = _mm256_set1_ps(c), va = _mm256_set1_ps(a);
+  for (; i + 8 <= n; i += 8) {
+    const __m256 yy = _mm256_mul_ps(_mm256_loadu_ps(y + i), vc);
+    _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), yy));
+  }
+#endif
+  for (; i < n; ++i) y[i] = y[i] * c + a * x[i];
+}
+
+}  // namespace lr::simd

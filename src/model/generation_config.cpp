@@ -1,0 +1,40 @@
+#include "model/generation_config.h"
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+
+namespace lr {
+
+GenerationConfig GenerationConfig::load(const std::string& dir) {
+  GenerationConfig g;
+  const std::string path = dir + "/generation_config.json";
+  if (!std::filesystem::exists(path)) return g;
+  std::ifstream in(path);
+  LR_CHECK(in, path, ": cannot read");
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(in);
+    if (j.contains("eos_token_id") && !j["eos_token_id"].is_null()) {
+      const auto& e = j["eos_token_id"];
+      if (e.is_array())
+        for (const auto& x : e) g.eos_ids.push_back(x.get<int>());
+      else
+        g.eos_ids.push_back(e.get<int>());
+    }
+    if (j.contains("bos_token_id") && j["bos_token_id"].is_number_integer())
+      g.bos_id = j["bos_token_id"].get<int>();
+    if (j.contains("do_sample")) g.do_sample = j["do_sample"].get<bool>();
+    if (j.contains("temperature") && j["temperature"].is_number())
+      g.temperature = j["temperature"].get<float>();
+    if (j.contains("top_p") && j["top_p"].is_number()) g.top_p = j["top_p"].get<float>();
+    if (j.contains("top_k") && j["top_k"].is_number_integer()) g.top_k = j["top_k"].get<int>();
+  } catch (const nlohmann::json::exception& e) {
+    fail(path, ": ", e.what());
+  }
+  return g;
+}
+
+}  // namespace lr

@@ -1,0 +1,30 @@
+#pragma once
+// A projection's weights (PyTorch Linear layout: [out, in]) in the storage the forward
+// reads: f32, or bf16 for inference (half the bytes per decoded token).
+#include <cstdint>
+#include <vector>
+
+namespace lr {
+
+enum class WeightsDType { F32, BF16 };
+
+struct Linear {
+  int rows = 0;  // out features
+  int cols = 0;  // in features
+  WeightsDType dtype = WeightsDType::F32;
+  std::vector<float> w;          // [rows, cols] when F32
+  std::vector<uint16_t> w_bf16;  // [rows, cols] when BF16
+  std::vector<float> bias;       // [rows] or empty
+
+  bool empty() const { return rows == 0; }
+  // Row r as f32 (embedding lookup through a Linear-shaped table).
+  void row_f32(int r, float* out) const;
+  // Re-stores the weights as `to` (f32 -> bf16 rounds to nearest even).
+  void convert(WeightsDType to);
+};
+
+// y [M, rows] (+)= x [M, cols] W^T + b. The single place a projection is applied, so a
+// LoRA term can be added here later. Not inside an OpenMP parallel region.
+void apply_linear(const Linear& L, const float* x, int M, float* y, bool accumulate = false);
+
+}  // namespace lr

@@ -1,0 +1,114 @@
+// Logits against the golden files of ../shared/fixtures/golden (llama.cpp, f32), and
+// stories260K's greedy continuation from BOS through the KV cache.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <ostream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "io/npy.h"
+#include "kernels/cpu/argmax.h"
+#include "model/forward.h"
+
+namespace lr {
+namespace {
+
+const std::string kGolden = std::string(LR_SHARED_DIR) + "/fixtures/golden/";
+
+nlohmann::json ids_json(const std::string& base) {
+  const std::string path = kGolden + base + "/ids.json";
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error(path + ": cannot read");
+  return nlohmann::json::parse(in);
+}
+
+// Worst over positions of max|ours - golden| / max|golden| at that position.
+double worst_rel(const float* ours, const NpyArray& g) {
+  const size_t T = g.shape[0], V = g.shape[1];
+  double worst = 0;
+  for (size_t t = 0; t < T; ++t) {
+    double num = 0, den = 0;
+    for (size_t i = 0; i < V; ++i) {
+      num = std::max(num, double(std::abs(ours[t * V + i] - g.data[t * V + i])));
+      den = std::max(den, double(std::abs(g.data[t * V + i])));
+    }
+    worst = std::max(worst, num / den);
+  }
+  return worst;
+}
+
+struct Case {
+  std::string dir, base;  // model folder; folder holding ids.json + logits.npy
+};
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << c.dir;
+}
+
+class ForwardGolden : public ::testing::TestWithParam<Case> {};
+
+TEST_P(ForwardGolden, AllPositionLogits) {
+  const Case& c = GetParam();
+  const std::vector<int> ids = ids_json(c.base)["ids"].get<std::vector<int>>();
+  const NpyArray g = read_npy_f32(kGolden + c.base + "/logits.npy");
+  ASSERT_EQ(g.shape.size(), 2u);
+  ASSERT_EQ(size_t(g.shape[0]), ids.size());
+  const Model m = Model::load(kGolden + c.dir);
+  ASSERT_EQ(g.shape[1], m.config.vocab);
+  const int T = int(ids.size());
+
+  InferenceSession whole(m, T);
+  EXPECT_LE(worst_rel(whole.prefill(ids, true).data(), g), 1e-4) << "one pass";
+
+  // Prefill half, then decode token by token through the KV cache.
+  InferenceSession inc(m, T);
+  std::vector<float> got;
+  const int k = T / 2;
+  auto first = inc.prefill(std::span<const int>(ids.data(), k), true);
+  got.assign(first.begin(), first.end());
+  for (int t = k; t < T; ++t) {
+    auto l = inc.decode(ids[t]);
+    got.insert(got.end(), l.begin(), l.end());
+  }
+  EXPECT_LE(worst_rel(got.data(), g), 1e-4) << "prefill + decode";
+
+  // bf16 checkpoints hold bf16-exact values: bf16 storage must reproduce them too.
+  if (c.dir.ends_with("-bf16")) {
+    const Model mb = Model::load(kGolden + c.dir, WeightsDType::BF16);
+    InferenceSession sb(mb, T);
+    EXPECT_LE(worst_rel(sb.prefill(ids, true).data(), g), 1e-4) << "bf16 storage";
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Forward, ForwardGolden,
+    ::testing::Values(Case{"qwen2-tiny", "qwen2-tiny"}, Case{"qwen2-tiny-bf16", "qwen2-tiny"},
+                      Case{"qwen2-tiny-sharded", "qwen2-tiny"}, Case{"llama-tiny", "llama-tiny"},
+                      Case{"llama-tiny-bf16", "llama-tiny"},
+                      Case{"llama-tiny-sharded", "llama-tiny"}, Case{"stories260K", "stories260K"}),
+    [](const auto& info) {
+      std::string n = info.param.dir;
+      std::replace(n.begin(), n.end(), '-', '_');
+      return n;
+    });
+
+TEST(ForwardGolden, Stories260KGreedyFromBos) {
+  const auto j = ids_json("stories260K");
+  const std::vector<int> want = j["greedy_from_bos"].get<std::vector<int>>();
+  const Model m = Model::load(kGolden + "stories260K");
+  InferenceSession s(m, 1 + int(want.size()));
+  std::vector<int> got;
+  auto logits = s.decode(1);  // BOS
+  for (size_t i = 0; i < want.size(); ++i) {
+    got.push_back(argmax(logits.data(), int(logits.size())));
+    if (i + 1 < want.size()) logits = s.decode(got.back());
+  }
+  EXPECT_EQ(got, want);
+}
+
+}  // namespace
+}  // namespace lr

@@ -1,0 +1,198 @@
+// Every CPU kernel against a naive double-precision loop written here.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "core/dtype.h"
+#include "core/error.h"
+#include "kernels/cpu/argmax.h"
+#include "kernels/cpu/attention.h"
+#include "kernels/cpu/gemv.h"
+#include "kernels/cpu/linear.h"
+#include "kernels/cpu/rmsnorm.h"
+#include "kernels/cpu/rope.h"
+#include "kernels/cpu/softmax.h"
+#include "kernels/cpu/swiglu.h"
+
+namespace lr {
+namespace {
+
+std::vector<float> randv(size_t n, uint64_t seed, float scale = 1.f) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<float> u(-scale, scale);
+  std::vector<float> v(n);
+  for (auto& x : v) x = u(rng);
+  return v;
+}
+
+// max |a - b| / max |b|
+double rel_err(const std::vector<float>& a, const std::vector<double>& b) {
+  double num = 0, den = 0;
+  for (size_t i = 0; i < b.size(); ++i) {
+    num = std::max(num, std::abs(double(a[i]) - b[i]));
+    den = std::max(den, std::abs(b[i]));
+  }
+  return num / den;
+}
+
+std::vector<double> ref_linear(const std::vector<float>& x, int M, int K,
+                               const std::vector<float>& W, int N, const float* bias) {
+  std::vector<double> y(size_t(M) * N);
+  for (int m = 0; m < M; ++m)
+    for (int n = 0; n < N; ++n) {
+      double s = bias ? bias[n] : 0.0;
+      for (int k = 0; k < K; ++k) s += double(x[size_t(m) * K + k]) * W[size_t(n) * K + k];
+      y[size_t(m) * N + n] = s;
+    }
+  return y;
+}
+
+TEST(Kernel, LinearF32AllShapes) {
+  // M crosses the GEMV/GEMM threshold; N and K hit every tail of the 4-row / 16-col loops.
+  for (int M : {1, 2, 3, kGemmMinRows - 1, kGemmMinRows, 33})
+    for (int N : {1, 5, 64, 67})
+      for (int K : {3, 8, 16, 61, 96}) {
+        auto x = randv(size_t(M) * K, 1 + M);
+        auto W = randv(size_t(N) * K, 2 + N);
+        auto b = randv(N, 3);
+        auto ref = ref_linear(x, M, K, W, N, b.data());
+        std::vector<float> y(size_t(M) * N);
+        linear_f32(x.data(), M, K, W.data(), N, b.data(), y.data());
+        EXPECT_LT(rel_err(y, ref), 1e-5) << M << " " << N << " " << K;
+        // accumulate: y += xW^T (no bias)
+        auto ref2 = ref_linear(x, M, K, W, N, nullptr);
+        for (size_t i = 0; i < ref2.size(); ++i) ref2[i] += y[i];
+        linear_f32(x.data(), M, K, W.data(), N, nullptr, y.data(), true);
+        EXPECT_LT(rel_err(y, ref2), 1e-5) << "accumulate " << M << " " << N << " " << K;
+      }
+}
+
+TEST(Kernel, LinearBf16MatchesWidenedWeights) {
+  for (int M : {1, 3, 40})
+    for (int N : {7, 130})
+      for (int K : {24, 896}) {
+        auto x = randv(size_t(M) * K, 5);
+        auto Wf = randv(size_t(N) * K, 6);
+        std::vector<uint16_t> Wb(Wf.size());
+        for (size_t i = 0; i < Wf.size(); ++i) {
+          Wb[i] = f32_to_bf16(Wf[i]);
+          Wf[i] = bf16_to_f32(Wb[i]);  // the reference sees exactly the stored values
+        }
+        auto b = randv(N, 7);
+        auto ref = ref_linear(x, M, K, Wf, N, b.data());
+        std::vector<float> y(size_t(M) * N);
+        linear_bf16(x.data(), M, K, Wb.data(), N, b.data(), y.data());
+        EXPECT_LT(rel_err(y, ref), 1e-5) << M << " " << N << " " << K;
+        if (M <= 3) {
+          std::vector<float> y2(size_t(M) * N);
+          gemv_bf16(Wb.data(), N, K, b.data(), x.data(), M, y2.data());
+          EXPECT_EQ(y, y2);
+        }
+      }
+}
+
+TEST(Kernel, RmsNorm) {
+  const int T = 3, H = 37;
+  auto x = randv(T * H, 8, 3.f), w = randv(H, 9);
+  std::vector<float> y(T * H);
+  rmsnorm(x.data(), w.data(), y.data(), T, H, 1e-6f);
+  std::vector<double> ref(T * H);
+  for (int t = 0; t < T; ++t) {
+    double ss = 0;
+    for (int i = 0; i < H; ++i) ss += double(x[t * H + i]) * x[t * H + i];
+    const double inv = 1.0 / std::sqrt(ss / H + 1e-6);
+    for (int i = 0; i < H; ++i) ref[t * H + i] = x[t * H + i] * inv * w[i];
+  }
+  EXPECT_LT(rel_err(y, ref), 1e-6);
+}
+
+TEST(Kernel, RopeRotateHalf) {
+  const int T = 4, nh = 3, d = 16;
+  const int stride = nh * d + 5;  // rows wider than the heads: the stride is honoured
+  auto x = randv(T * stride, 10);
+  const int pos[T] = {0, 7, 3, 1000};
+  auto table = make_rope_table(1024, d, 1e6);
+  auto y = x;
+  rope_apply(y.data(), T, stride, nh, d, pos, table);
+  std::vector<double> ref(x.begin(), x.end());
+  for (int t = 0; t < T; ++t)
+    for (int h = 0; h < nh; ++h)
+      for (int i = 0; i < d / 2; ++i) {
+        const double f = std::pow(1e6, -2.0 * i / d) * pos[t];
+        const size_t a = size_t(t) * stride + h * d + i, b = a + d / 2;
+        ref[a] = x[a] * std::cos(f) - x[b] * std::sin(f);
+        ref[b] = x[b] * std::cos(f) + x[a] * std::sin(f);
+      }
+  EXPECT_LT(rel_err(y, ref), 1e-6);
+  int bad = 1024;
+  EXPECT_THROW(rope_apply(y.data(), 1, stride, nh, d, &bad, table), Error);
+}
+
+TEST(Kernel, SiluMulAndSoftmax) {
+  auto g = randv(50, 11, 6.f), u = randv(50, 12);
+  std::vector<float> o(50);
+  silu_mul(g.data(), u.data(), o.data(), 50);
+  std::vector<double> ref(50);
+  for (int i = 0; i < 50; ++i) ref[i] = g[i] / (1.0 + std::exp(-double(g[i]))) * u[i];
+  EXPECT_LT(rel_err(o, ref), 1e-6);
+
+  auto x = randv(2 * 30, 13, 40.f);
+  auto s = x;
+  softmax(s.data(), 2, 30);
+  for (int r = 0; r < 2; ++r) {
+    double mx = -1e30, sum = 0;
+    for (int i = 0; i < 30; ++i) mx = std::max(mx, double(x[r * 30 + i]));
+    for (int i = 0; i < 30; ++i) sum += std::exp(x[r * 30 + i] - mx);
+    for (int i = 0; i < 30; ++i)
+      EXPECT_NEAR(s[r * 30 + i], std::exp(x[r * 30 + i] - mx) / sum, 1e-6);
+  }
+}
+
+TEST(Kernel, Argmax) {
+  std::vector<float> v = {1, 5, -2, 5, 3};
+  EXPECT_EQ(argmax(v.data(), 5), 1);  // first of equal maxima
+  v[4] = 9;
+  EXPECT_EQ(argmax(v.data(), 5), 4);
+}
+
+// Causal GQA over a cache: some queries new (decode-like), positions with gaps in T_new.
+TEST(Kernel, AttentionCausalGqa) {
+  for (int d : {8, 16, 64, 20})
+    for (int Tc : {1, 5, 150}) {  // 150 > one key tile
+      const int nq = 6, nkv = 2, group = nq / nkv;
+      const int T_new = std::min(Tc, 4);
+      std::vector<int> pos(T_new);
+      for (int i = 0; i < T_new; ++i) pos[i] = Tc - T_new + i;
+      auto q = randv(size_t(T_new) * nq * d, 14, 2.f);
+      auto K = randv(size_t(Tc) * nkv * d, 15, 2.f);
+      auto V = randv(size_t(Tc) * nkv * d, 16);
+      std::vector<float> out(size_t(T_new) * nq * d);
+      attention_causal(q.data(), T_new, pos.data(), K.data(), V.data(), nq, nkv, d, out.data());
+      std::vector<double> ref(out.size());
+      for (int i = 0; i < T_new; ++i)
+        for (int h = 0; h < nq; ++h) {
+          const int g = h / group;
+          std::vector<double> s(pos[i] + 1);
+          double mx = -1e300, sum = 0;
+          for (int j = 0; j <= pos[i]; ++j) {
+            double dot = 0;
+            for (int c = 0; c < d; ++c)
+              dot += double(q[(size_t(i) * nq + h) * d + c]) * K[(size_t(j) * nkv + g) * d + c];
+            s[j] = dot / std::sqrt(double(d));
+            mx = std::max(mx, s[j]);
+          }
+          for (auto& e : s) sum += (e = std::exp(e - mx));
+          for (int c = 0; c < d; ++c) {
+            double o = 0;
+            for (int j = 0; j <= pos[i]; ++j) o += s[j] / sum * V[(size_t(j) * nkv + g) * d + c];
+            ref[(size_t(i) * nq + h) * d + c] = o;
+          }
+        }
+      EXPECT_LT(rel_err(out, ref), 1e-5) << d << " " << Tc;
+    }
+}
+
+}  // namespace
+}  // namespace lr
