@@ -3,7 +3,8 @@
 namespace lr::cli {
 
 // Each command file provides one of these.
-#define LR_COMMANDS(X) X(version) X(tokenize) X(render)
+#define LR_COMMANDS(X) \
+  X(version) X(tokenize) X(render) X(generate) X(logits) X(init_random) X(bench)
 #define LR_DECLARE(name) void register_##name(CLI::App& app);
 LR_COMMANDS(LR_DECLARE)
 #undef LR_DECLARE

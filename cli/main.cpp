@@ -1,9 +1,10 @@
 // layerroute: a thin CLI over the library. Each subcommand lives in cli/cmd_*.cpp and
 // registers itself in commands.h; errors become one line on stderr and exit code 1.
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <iostream>
-#include <unistd.h>
 
 #include "cli/commands.h"
 #include "core/error.h"
