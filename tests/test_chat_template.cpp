@@ -362,3 +362,28 @@ TEST(ChatTemplateSelect, FromModelDir) {
 
 }  // namespace
 }  // namespace lr
+
+namespace lr {
+namespace {
+// Models layerroute builds name their native template; anything else under that key fails.
+TEST(ChatTemplateSelect, NativeTemplateKey) {
+  const fs::path dir = fs::path(testing::TempDir()) / "lr_native_template";
+  fs::create_directories(dir);
+  const fs::path cfg = dir / "tokenizer_config.json";
+  std::ofstream(cfg) << R"({"layerroute_chat_template": "qwen2.5"})";
+  ChatTemplate t = ChatTemplate::from_model_dir(dir.string());
+  EXPECT_EQ(t.kind(), ChatTemplateKind::Qwen25);
+  const Json msgs = Json::parse(R"([{"role": "user", "content": "Hi"}])");
+  EXPECT_EQ(t.render(msgs, Json(), false),
+            "<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful "
+            "assistant.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n");
+  std::ofstream(cfg) << R"({"layerroute_chat_template": "llama3"})";
+  try {
+    ChatTemplate::from_model_dir(dir.string());
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(cfg.string()), std::string::npos) << e.what();
+  }
+}
+}  // namespace
+}  // namespace lr

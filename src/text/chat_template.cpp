@@ -255,6 +255,14 @@ ChatTemplate ChatTemplate::from_model_dir(const std::string& dir) {
   }
   LR_CHECK(cfg.is_object(), where, ": not a JSON object");
   const Json* t = field(cfg, "chat_template");
+  // Models layerroute builds itself (demo, init-random without a template file) name the
+  // native template they were trained with instead of carrying jinja text.
+  if ((!t || t->is_null()) && field(cfg, "layerroute_chat_template")) {
+    const Json* named = field(cfg, "layerroute_chat_template");
+    LR_CHECK(named->is_string() && *named == "qwen2.5", where,
+             ": layerroute_chat_template must be \"qwen2.5\" (the only native template)");
+    return qwen25();
+  }
   if (!t || t->is_null()) {
     // Newer transformers saves the template beside the config instead of inside it.
     const fs::path jinja = fs::path(dir) / "chat_template.jinja";
