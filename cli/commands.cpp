@@ -3,7 +3,7 @@
 namespace lr::cli {
 
 // Each command file provides one of these.
-#define LR_COMMANDS(X) X(version) X(tokenize) X(render)
+#define LR_COMMANDS(X) X(version) X(tokenize) X(render) X(train)
 #define LR_DECLARE(name) void register_##name(CLI::App& app);
 LR_COMMANDS(LR_DECLARE)
 #undef LR_DECLARE
