@@ -341,10 +341,11 @@ Json Trainer::run() {
   s["data"] = data_.to_json();
   s["config"] = cfg_.to_json();
   write_file_atomic(out + "run_summary.json", s.dump(2) + "\n");
-  std::cout << "done: " << st_.step << " steps, best val_loss "
-            << (std::isfinite(st_.best_val) ? std::to_string(st_.best_val) : "n/a") << " at step "
-            << st_.best_step << "; adapters in " << out << "final and " << out << "best"
-            << std::endl;
+  std::cout << "done: " << st_.step << " steps; adapters in " << out << "final";
+  if (std::isfinite(st_.best_val))
+    std::cout << ", best val_loss " << st_.best_val << " (step " << st_.best_step << ") in " << out
+              << "best";
+  std::cout << std::endl;
   return s;
 }
 
