@@ -12,7 +12,8 @@ namespace lr::cli {
   X(logits)            \
   X(init_random)       \
   X(bench)             \
-  X(train)
+  X(train)             \
+  X(demo)
 #define LR_DECLARE(name) void register_##name(CLI::App& app);
 LR_COMMANDS(LR_DECLARE)
 #undef LR_DECLARE
