@@ -3,8 +3,19 @@
 namespace lr::cli {
 
 // Each command file provides one of these.
+// One command per line so parallel branches merge cleanly.
 #define LR_COMMANDS(X) \
-  X(version) X(tokenize) X(render) X(generate) X(logits) X(init_random) X(bench) X(eval) X(sweep)
+  X(version)           \
+  X(tokenize)          \
+  X(render)            \
+  X(generate)          \
+  X(logits)            \
+  X(init_random)       \
+  X(bench)             \
+  X(train)             \
+  X(demo)              \
+  X(eval)              \
+  X(sweep)
 #define LR_DECLARE(name) void register_##name(CLI::App& app);
 LR_COMMANDS(LR_DECLARE)
 #undef LR_DECLARE

@@ -1,8 +1,21 @@
 #!/usr/bin/env bash
-# Sets up, builds and runs the whole test suite.
+# Sets up, builds and runs the whole test suite; then re-runs the input-validation tests
+# (corrupt files, malformed rows, bad flags) under AddressSanitizer + UBSan.
+# LR_SKIP_ASAN=1 skips the sanitizer pass.
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 "$here/scripts/setup.sh"
 "$here/scripts/build.sh"
-cd "${LR_BUILD_DIR:-$here/build}"
-ctest --output-on-failure -j "$(nproc)" --timeout 900
+(cd "${LR_BUILD_DIR:-$here/build}" && ctest --output-on-failure -j "$(nproc)" --timeout 900)
+
+if [ "${LR_SKIP_ASAN:-0}" != 1 ]; then
+  asan="$here/build-asan"
+  if [ ! -f "$asan/build.ninja" ]; then
+    cmake -S "$here" -B "$asan" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DLR_SANITIZE=ON \
+      -DLR_BUILD_BENCH=OFF >/dev/null
+  fi
+  cmake --build "$asan" -j "$(nproc)" --target lr_tests layerroute
+  echo "== input validation under ASan/UBSan"
+  OMP_WAIT_POLICY=PASSIVE ASAN_OPTIONS=detect_leaks=1 "$asan/lr_tests" \
+    --gtest_filter='SafetensorsCorrupt*:Safetensors.*:Npy*:Config*:Json*:AtomicFile*:TokenizerErrors*:TokenizerUtf8*:Dataset*:Cli*:ChatTemplate*'
+fi

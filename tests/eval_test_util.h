@@ -13,6 +13,7 @@
 #include "layerroute/router.h"
 #include "layerroute/train_weights.h"
 #include "text/dataset.h"
+#include "train/adapter_io.h"
 
 namespace lr::evaltest {
 
@@ -71,22 +72,16 @@ inline void write_tensors(const std::string& path, std::vector<TensorSlot> slots
   write_safetensors(path, t);
 }
 
-// The adapter directory of DESIGN §6 (PEFT LoRA + router.safetensors).
-inline void write_adapter_dir(const std::string& dir, LoraWeights* lora, RouterWeights* routers) {
+// The adapter directory of DESIGN §6, written by the trainer's writer.
+inline void write_adapter_dir(const std::string& dir, const ModelConfig& cfg, LoraWeights* lora,
+                              RouterWeights* routers) {
   std::filesystem::create_directories(dir);
-  if (lora) {
-    Json j;
-    j["peft_type"] = "LORA";
-    j["r"] = lora->cfg.rank;
-    j["lora_alpha"] = lora->cfg.alpha;
-    j["lora_dropout"] = lora->cfg.dropout;
-    Json t = Json::array();
-    for (LoraTarget x : lora->cfg.targets) t.push_back(lora_target_name(x));
-    j["target_modules"] = t;
-    write_file_atomic(dir + "/adapter_config.json", j.dump(2));
-    write_tensors(dir + "/adapter_model.safetensors", lora->tensors());
-  }
-  if (routers) write_tensors(dir + "/router.safetensors", routers->tensors());
+  AdapterToSave a;
+  a.model = &cfg;
+  a.base_model = "tiny";
+  a.lora = lora;
+  a.routers = routers;
+  save_adapter_files(dir, a);
 }
 
 // A loadable model directory: config.json, model.safetensors, the qwen2-tiny tokenizer and

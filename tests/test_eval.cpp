@@ -87,7 +87,7 @@ TEST(EvalRouting, RouterReadingALabelFeatureGivesAKnownDifferential) {
   EXPECT_NEAR(r.corr_gate_label, 1.0, 1e-9);
   // Bias-only block 0 (b = 0) is closed: every tool-call decision there flips.
   EXPECT_NEAR(r.flip_rate, 3.0 / 24.0, 1e-12);
-  EXPECT_NEAR(r.samples[0].score[0], 10.0, 5e-3);  // recovered from a float soft gate
+  EXPECT_NEAR(r.samples[0].score[0], 10.0, 5e-3);     // recovered from a float soft gate
   EXPECT_TRUE(std::isnan(r.types[0].corr_gate_len));  // constant gate score within the type
 }
 
@@ -244,7 +244,7 @@ TEST(EvalCli, EndToEndOnATinyModelDirectory) {
   for (LoraAdapter& a : lora.adapters) randomize(a.B, 33, 0.05f);
   RouterWeights rt = RouterWeights::zeros(c);
   rt.b = {1.f, -1.f, 1.f, 1.f};
-  write_adapter_dir(root + "/adapters", &lora, &rt);
+  write_adapter_dir(root + "/adapters", c, &lora, &rt);
   write_synth_traces(root, "d", 3, 3, 34);
   const std::string out = root + "/out";
   auto r = test::run_cli("eval --model " + root + "/model --adapters " + root +
@@ -272,6 +272,35 @@ TEST(EvalCli, SweepRejectsPerSeedFlagsInThePassthrough) {
                          fresh_dir("sweep") + " --seed 3");
   EXPECT_NE(r.rc, 0);
   EXPECT_NE(r.err.find("--seed"), std::string::npos) << r.err;
+}
+
+TEST(EvalCli, SweepTrainsAndAggregatesTwoSeeds) {
+  if (!test::shared_present()) GTEST_SKIP() << "shared/ not present beside the repository";
+  const std::string root = fresh_dir("sweep2");
+  const ModelConfig c = tiny_cfg(4, 2048);
+  write_model_dir(root + "/model", c, 41,
+                  test::shared_dir() + "/fixtures/golden/qwen2-tiny/tokenizer.json");
+  write_synth_traces(root, "t", 4, 4, 42);
+  write_synth_traces(root, "e", 2, 2, 43);
+  const std::string data = " --data hermes:" + synth_tool_path(root, "t") +
+                           " --data gsm8k:" + synth_planning_path(root, "t");
+  const std::string eval_data = " --eval-data hermes:" + synth_tool_path(root, "e") +
+                                " --eval-data gsm8k:" + synth_planning_path(root, "e");
+  const std::string out = root + "/sweep";
+  // Unknown options (--max-steps ...) go to `layerroute train` unchanged.
+  auto r = test::run_cli("sweep --seeds 5,6 --model " + root + "/model" + data + eval_data +
+                         " --out " + out +
+                         " --adapters-from final --threads 1 --eval-max-seq-len 32"
+                         " --max-steps 2 --batch-size 2 --grad-accum 1 --max-seq-len 32"
+                         " --val-fraction 0.25 --eval-every 100");
+  ASSERT_EQ(r.rc, 0) << r.err;
+  for (const char* f : {"sweep.csv", "sweep.md", "sweep.json", "seed_5/eval/eval.json",
+                        "seed_6/train/final/router.safetensors"})
+    EXPECT_TRUE(fs::exists(out + "/" + f)) << f;
+  const std::string csv = test::slurp(out + "/sweep.csv");
+  EXPECT_EQ(csv.substr(0, csv.find('\n')), "metric,mean,std,min,max,n,seed_5,seed_6");
+  EXPECT_NE(csv.find("\nskip_differential,"), std::string::npos);
+  EXPECT_NE(r.out.find("| skip_pct_tool_call |"), std::string::npos) << r.out;
 }
 
 }  // namespace

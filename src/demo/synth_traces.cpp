@@ -158,19 +158,31 @@ const std::array<Tool, 5>& tools() {
   return t;
 }
 
+// "name(a, b): description\n" from a function schema.
+std::string signature(const Json& schema) {
+  const Json& f = schema["function"];
+  std::string args;
+  for (const auto& [key, v] : f["parameters"]["properties"].items()) {
+    (void)v;
+    args += (args.empty() ? "" : ", ") + key;
+  }
+  return f["name"].get<std::string>() + "(" + args + "): " + f["description"].get<std::string>() +
+         "\n";
+}
+
 // A Hermes record: the called tool plus one distractor are offered in the system prompt.
 Json tool_record(Rng& r, int index) {
   const auto& all = tools();
   const size_t k = std::uniform_int_distribution<size_t>(0, all.size() - 1)(r);
   size_t other = std::uniform_int_distribution<size_t>(0, all.size() - 2)(r);
   if (other >= k) ++other;
-  Json offered = Json::array({all[std::min(k, other)].schema, all[std::max(k, other)].schema});
   ToolCase c = all[k].make(r);
   const std::string name = all[k].schema["function"]["name"].get<std::string>();
-  const std::string sys =
-      "You are a function calling AI model. You may call the functions in <tools></tools> "
-      "to help with the user query.\n<tools>\n" +
-      offered.dump() + "\n</tools>";
+  // Signatures rather than full JSON schemas keep samples short enough for a small model
+  // trained in minutes; the <tools> block and <tool_call> JSON follow the Hermes layout.
+  std::string listed;
+  for (size_t i : {std::min(k, other), std::max(k, other)}) listed += signature(all[i].schema);
+  const std::string sys = "You can call these tools:\n<tools>\n" + listed + "</tools>";
   const Json call = {{"name", name}, {"arguments", c.args}};
   const Json resp = {{"name", name}, {"content", c.result}};
   Json conv = Json::array();

@@ -4,12 +4,12 @@
 
 #include "core/error.h"
 #include "core/threads.h"
-#include "eval/adapter_reader.h"
 #include "eval/report.h"
 #include "io/safetensors.h"
 #include "layerroute/train_weights.h"
 #include "text/chat_template.h"
 #include "text/tokenizer.h"
+#include "train/adapter_io.h"
 
 namespace lr::eval {
 
@@ -24,8 +24,8 @@ EvalResults run_eval(const EvalRunConfig& cfg) {
   const ModelConfig mc = ModelConfig::load(cfg.model_dir);
   const Tokenizer tok = Tokenizer::load(cfg.model_dir);
   const ChatTemplate tmpl = ChatTemplate::from_model_dir(cfg.model_dir);
-  std::optional<EvalAdapters> ad;
-  if (!cfg.adapters_dir.empty()) ad = read_eval_adapters(cfg.adapters_dir, mc);
+  std::optional<LoadedAdapter> ad;
+  if (!cfg.adapters_dir.empty()) ad = load_adapter_dir(cfg.adapters_dir, mc);
 
   std::vector<TokenizedSample> samples;
   std::vector<std::string> origins;
@@ -52,7 +52,7 @@ EvalResults run_eval(const EvalRunConfig& cfg) {
   TrainWeights w = TrainWeights::load(mc, Checkpoint::open_dir(cfg.model_dir));
   EvalOptions eo;
   eo.batch_size = cfg.batch_size;
-  if (ad) eo.threshold = ad->threshold, eo.pooling = ad->pooling;
+  if (ad) eo.threshold = ad->routing.threshold, eo.pooling = ad->routing.pooling;
   const int32_t eot = tok.token_to_id("<|endoftext|>");
   eo.pad_id = eot >= 0 && eot < mc.vocab ? eot : 0;
   eo.progress = cfg.progress;

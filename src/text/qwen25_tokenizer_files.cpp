@@ -42,10 +42,13 @@ void write_qwen25_tokenizer_files(const std::string& src_dir, const std::string&
       if (!qwen3_only(std::stol(k))) dec[k] = v;
     cfg["added_tokens_decoder"] = dec;
   }
-  if (template_text.empty())
+  if (template_text.empty()) {
+    // No jinja text to store: name layerroute's native template (see chat_template.h).
     cfg.erase("chat_template");
-  else
+    cfg["layerroute_chat_template"] = "qwen2.5";
+  } else {
     cfg["chat_template"] = template_text;
+  }
   cfg["model_max_length"] = 32768;
 
   write_file_atomic(out_dir + "/tokenizer.json", tok.dump());

@@ -7,7 +7,8 @@
 namespace lr {
 
 // Reads SRC_DIR/tokenizer.json and tokenizer_config.json, writes both into OUT_DIR
-// (atomically) with `chat_template` set to template_text (omitted when empty).
+// (atomically) with `chat_template` set to template_text, or, when empty, the key
+// `layerroute_chat_template: "qwen2.5"` naming the native renderer.
 void write_qwen25_tokenizer_files(const std::string& src_dir, const std::string& out_dir,
                                   const std::string& template_text);
 
