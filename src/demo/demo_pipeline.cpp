@@ -7,6 +7,7 @@
 #include "core/threads.h"
 #include "core/timer.h"
 #include "demo/synth_traces.h"
+#include "eval/eval_run.h"
 #include "io/atomic_file.h"
 #include "io/json.h"
 #include "model/presets.h"
@@ -135,8 +136,24 @@ int run_demo(DemoOptions o) {
     std::cout << "cached: " << adapters_run << "/final\n";
   }
 
-  banner("4/5 evaluation");
-  std::cout << "not available yet in this build (issue 4: layerroute eval)\n";
+  banner("4/5 evaluation on held-out traces (base / LoRA all blocks / LoRA + routing)");
+  const std::string eval_dir = o.work_dir + "/eval";
+  if (!done(eval_dir + "/.done")) {
+    fs::remove_all(eval_dir);
+    eval::EvalRunConfig ec;
+    ec.model_dir = model;
+    ec.adapters_dir = adapters_run + "/final";
+    ec.out_dir = eval_dir;
+    ec.data = {"hermes:" + synth_tool_path(data_dir, "eval"),
+               "gsm8k:" + synth_planning_path(data_dir, "eval")};
+    ec.max_samples = size_t(o.eval_per_type);
+    ec.max_seq_len = size_t(o.max_seq_len);
+    ec.threads = o.threads;
+    const eval::EvalResults r = eval::run_eval(ec);
+    mark(eval_dir + "/.done", {{"samples", o.eval_per_type}});
+  }
+  std::cout << read_file(eval_dir + "/summary.md") << "\nreports (CSV, JSON, SVG charts) in "
+            << eval_dir << "\n";
   banner("5/5 routed generation");
   std::cout << "not available yet in this build (issue 4: routed inference)\n";
 
