@@ -79,9 +79,9 @@ void RoutedBatch::prefill(std::span<const std::span<const int>> ids, bool all_po
 void RoutedBatch::decode(std::span<const int> ids) {
   LR_CHECK(ids.size() == rows_.size(), "decode: ", ids.size(), " tokens for ", rows_.size(),
            " rows");
-  std::vector<std::span<const int>> one(ids.size());
-  for (size_t r = 0; r < ids.size(); ++r) one[r] = ids.subspan(r, 1);
-  forward(one, /*decide=*/false, /*all_positions=*/false);
+  one_.resize(ids.size());
+  for (size_t r = 0; r < ids.size(); ++r) one_[r] = ids.subspan(r, 1);
+  forward(one_, /*decide=*/false, /*all_positions=*/false);
 }
 
 void RoutedBatch::decide_gate(Row& r, int l, const float* h) {
@@ -205,8 +205,7 @@ void RoutedBatch::forward(std::span<const std::span<const int>> ids, bool decide
     }
   }
 
-  std::vector<int> open;
-  open.reserve(part_.size());
+  std::vector<int>& open = open_;
   for (int l = 0; l < L; ++l) {
     open.clear();
     for (int ri : part_) {

@@ -102,7 +102,8 @@ class RoutedBatch {
   RouteCounters counters_;
   // Scratch reused across calls (grows only).
   std::vector<float> h_, gather_, bf_, logits_, last_;
-  std::vector<int> pos_, bf_pos_, part_;
+  std::vector<int> pos_, bf_pos_, part_, open_;
+  std::vector<std::span<const int>> one_;
   std::vector<Piece> pieces_;
   std::vector<KVSegment> segs_;
 };
