@@ -26,7 +26,7 @@ std::vector<int> random_ids(int n, int vocab, uint64_t seed) {
 }
 
 // Best of `reps` prefills of n tokens into a fresh cache, in tokens/s.
-double prefill_tok_s(InferenceSession& s, const std::vector<int>& ids, int reps) {
+double prefill_tok_s(ModelSession& s, const std::vector<int>& ids, int reps) {
   double best = 1e30;
   for (int r = 0; r < reps; ++r) {
     s.reset();
@@ -42,9 +42,11 @@ double prefill_tok_s(InferenceSession& s, const std::vector<int>& ids, int reps)
 void register_bench(CLI::App& app) {
   auto* sub = app.add_subcommand("bench", "Measure prefill and decode tokens/s (KV cache)");
   static ModelOptions m;
+  static RouteOptionsCli route_opts;
   static int reps = 3, decode_tokens = 128, decode_prompt = 512;
   static std::string json_out;
   add_model_options(sub, &m);
+  add_route_options(sub, &route_opts);
   sub->add_option("--reps", reps, "Repetitions per prefill size (best is reported)")
       ->capture_default_str();
   sub->add_option("--decode-tokens", decode_tokens, "Tokens decoded after the prompt")
@@ -55,11 +57,14 @@ void register_bench(CLI::App& app) {
   registry().push_back(
       {sub, [] {
          set_num_threads(m.threads);
+         check_route_options(route_opts);
          Timer load_t;
          const Model model = Model::load(m.model, parse_weights_dtype(m.weights_dtype));
          const double load_s = load_t.seconds();
          const int V = model.config.vocab;
-         InferenceSession s(model, std::max(512, decode_prompt + decode_tokens + 1));
+         const std::unique_ptr<RouteSetup> route = make_route_setup(route_opts, model);
+         ModelSession s(model, route.get(), std::max(512, decode_prompt + decode_tokens + 1));
+         if (route) std::cout << route->describe() << "\n";
          Json out;
          out["model"] = m.model;
          out["threads"] = num_threads();
@@ -85,6 +90,12 @@ void register_bench(CLI::App& app) {
          const double dec = decode_tokens / t.seconds();
          out["decode_tok_s"] = dec;
          out["decode_after_prompt"] = decode_prompt;
+         if (RoutedSession* rs = s.routed()) {  // the decode step's gates
+           out["blocks_run"] = rs->blocks_run();
+           out["gates"] = rs->gate_string();
+           std::cout << "routed: blocks run " << rs->blocks_run() << "/" << model.config.n_layers
+                     << " [" << rs->gate_string() << "]\n";
+         }
          out["peak_rss_bytes"] = peak_rss_bytes();
          std::cout << "decode " << decode_tokens << " tokens after a " << decode_prompt
                    << "-token prompt: " << dec << " tok/s\n";

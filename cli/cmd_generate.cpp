@@ -22,6 +22,7 @@ namespace {
 
 struct GenerateOptions {
   ModelOptions m;
+  RouteOptionsCli route;
   std::string prompt, messages, tools, ids;
   bool chat = false;
   int max_new = 256;
@@ -45,6 +46,7 @@ int run(GenerateOptions& o) {
   LR_CHECK(n_inputs == 1, "give exactly one of --prompt, --messages, --ids");
   LR_CHECK(o.tools.empty() || !o.messages.empty(), "--tools needs --messages");
   LR_CHECK(o.max_new >= 0, "--max-new-tokens must be >= 0");
+  check_route_options(o.route);
 
   std::optional<Tokenizer> tok;
   const bool has_tokenizer = std::filesystem::exists(o.m.model + "/tokenizer.json");
@@ -77,7 +79,9 @@ int run(GenerateOptions& o) {
   const GenerationConfig gen = GenerationConfig::load(o.m.model);
   const std::vector<int> stops = stop_ids_for(model, gen, tok ? &*tok : nullptr);
 
-  InferenceSession session(model, int(ids.size()) + o.max_new + 1);
+  const std::unique_ptr<RouteSetup> route = make_route_setup(o.route, model);
+  if (route) std::cerr << route->describe() << "\n";
+  ModelSession session(model, route.get(), int(ids.size()) + o.max_new + 1);
   Sampler sampler(o.s);
   std::optional<StreamDecoder> stream;
   if (tok) stream.emplace(*tok);
@@ -85,6 +89,9 @@ int run(GenerateOptions& o) {
   Timer t_prefill;
   std::span<const float> logits = session.prefill(ids);
   const double prefill_s = t_prefill.seconds();
+  if (RoutedSession* rs = session.routed())  // one step: the prompt, then its decoding
+    std::cerr << "step 1: blocks run: " << rs->blocks_run() << "/" << model.config.n_layers << " ["
+              << rs->gate_string() << "]\n";
 
   Timer t_decode;
   int generated = 0, decoded_steps = 0;
@@ -110,8 +117,7 @@ int run(GenerateOptions& o) {
   std::cerr << "prefill: " << ids.size() << " tokens in " << prefill_s << " s ("
             << (ids.size() / prefill_s) << " tok/s); decode: " << decoded_steps << " tokens in "
             << decode_s << " s (" << (decoded_steps > 0 ? decoded_steps / decode_s : 0.0)
-            << " tok/s); "
-            << "stopped: " << stop_reason << "\n";
+            << " tok/s" << (route ? " routed" : "") << "); stopped: " << stop_reason << "\n";
   return 0;
 }
 
@@ -121,6 +127,7 @@ void register_generate(CLI::App& app) {
   auto* sub = app.add_subcommand("generate", "Generate a continuation, streaming tokens");
   static GenerateOptions o;
   add_model_options(sub, &o.m);
+  add_route_options(sub, &o.route);
   sub->add_option("--prompt", o.prompt, "Prompt text (raw, unless --chat)");
   sub->add_flag("--chat", o.chat, "Wrap --prompt as one user message with the chat template");
   sub->add_option("--messages", o.messages, "JSON file: an array of chat messages");

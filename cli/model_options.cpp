@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "core/error.h"
+#include "layerroute/gates.h"
 
 namespace lr::cli {
 
@@ -37,6 +38,71 @@ std::vector<int> parse_ids(const std::string& s) {
   }
   LR_CHECK(!ids.empty(), "--ids: empty");
   return ids;
+}
+
+void add_route_options(CLI::App* sub, RouteOptionsCli* o) {
+  sub->add_option("--adapters", o->adapters,
+                  "Adapter directory: PEFT LoRA and/or LayerRoute routers (router.safetensors)");
+  sub->add_option("--gates", o->gates,
+                  "Which blocks run: router (default with routers), open (all), or mask:BITS "
+                  "(one 0/1 per block)");
+  sub->add_flag("--no-lora", o->no_lora, "Ignore the adapters' LoRA (routers still apply)");
+}
+
+void check_route_options(const RouteOptionsCli& o) {
+  if (!o.gates.empty()) (void)GateSpec::parse(o.gates);
+}
+
+std::string RouteSetup::describe() const {
+  std::string s = "routing: gates " + opt.gates.str();
+  if (opt.gates.mode == GateMode::Router && !router()) s += " (no routers loaded: all blocks run)";
+  if (adapters) {
+    s += "; adapters " + adapters->dir + " (";
+    s += adapters->has_lora ? "LoRA r" + std::to_string(adapters->lora.cfg.rank) : "no LoRA";
+    if (adapters->has_lora && !lora()) s += ", off";
+    s += adapters->has_router ? ", routers, threshold " + std::to_string(opt.settings.threshold) +
+                                    ", pooling " + route_pool_name(opt.settings.pool)
+                              : ", no routers";
+    s += ")";
+  }
+  return s;
+}
+
+std::unique_ptr<RouteSetup> make_route_setup(const RouteOptionsCli& o, const Model& model) {
+  if (!o.active()) return nullptr;
+  auto s = std::make_unique<RouteSetup>();
+  if (!o.gates.empty()) s->opt.gates = GateSpec::parse(o.gates);
+  s->opt.gates.check(model.config.n_layers);
+  if (!o.adapters.empty()) {
+    s->adapters.emplace(Adapters::load(o.adapters, model.config));
+    s->opt.settings = s->adapters->settings;
+    if (!o.no_lora) s->deltas = s->adapters->deltas();
+  }
+  return s;
+}
+
+ModelSession::ModelSession(const Model& model, const RouteSetup* setup, int max_T) {
+  if (!setup) {
+    plain_.emplace(model, max_T);
+    return;
+  }
+  routed_.emplace(model, setup->router(), setup->opt, max_T);
+  routed_->set_lora(setup->lora());
+}
+
+std::span<const float> ModelSession::prefill(std::span<const int> ids, bool all_positions) {
+  return plain_ ? plain_->prefill(ids, all_positions) : routed_->prefill(ids, all_positions);
+}
+
+std::span<const float> ModelSession::decode(int id) {
+  return plain_ ? plain_->decode(id) : routed_->decode(id);
+}
+
+void ModelSession::reset() {
+  if (plain_)
+    plain_->reset();
+  else
+    routed_->reset();
 }
 
 }  // namespace lr::cli

@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "kernels/cpu/attention.h"
+#include "kernels/cpu/linear.h"
 #include "kernels/cpu/rmsnorm.h"
 #include "kernels/cpu/swiglu.h"
 
@@ -29,6 +30,28 @@ InferenceSession::InferenceSession(const Model& model, int max_T, int max_chunk)
   up_.resize(T * c.intermediate);
   logits_.resize(size_t(c.vocab));
   positions_.resize(T);
+  seg_positions_.resize(T);
+}
+
+void InferenceSession::set_low_rank_deltas(const LowRankDeltas* d) {
+  deltas_ = nullptr;
+  if (!d || !d->any_active()) return;  // keep the plain path free of any per-call check cost
+  const ModelConfig& c = model_.config;
+  LR_CHECK(d->n_layers == c.n_layers, "low-rank deltas: ", d->n_layers, " layers, model has ",
+           c.n_layers);
+  for (int l = 0; l < c.n_layers; ++l) {
+    const BlockWeights& b = model_.weights.layers[l];
+    const Linear* Ls[kNumProj] = {&b.q, &b.k, &b.v, &b.o, &b.gate, &b.up, &b.down};
+    for (int p = 0; p < kNumProj; ++p) {
+      const LowRankDelta& x = d->at(l, Proj(p));
+      if (!x.active()) continue;
+      LR_CHECK(x.in == Ls[p]->cols && x.out == Ls[p]->rows, "low-rank delta of layer ", l,
+               " projection ", p, ": [", x.out, " x ", x.in, "], the weight is [", Ls[p]->rows,
+               " x ", Ls[p]->cols, "]");
+    }
+  }
+  lora_u_.resize(size_t(max_chunk_) * size_t(d->max_rank()));
+  deltas_ = d;
 }
 
 void InferenceSession::embed(const int* ids, int T, float* hidden) const {
@@ -68,11 +91,31 @@ void InferenceSession::project(int layer, Proj p, const float* x, int T, float* 
       break;
   }
   apply_linear(*L, x, T, y, accumulate);
+  if (!deltas_) return;
+  const LowRankDelta& d = deltas_->at(layer, p);
+  if (!d.active()) return;
+  // Two thin products instead of a merged W + sBA, so the frozen weights stay shared.
+  float* u = lora_u_.data();
+  linear_f32(x, T, d.in, d.A, d.rank, nullptr, u);
+  for (size_t i = 0; i < size_t(T) * d.rank; ++i) u[i] *= d.scale;
+  linear_f32(u, T, d.rank, d.B, d.out, nullptr, y, /*accumulate=*/true);
 }
 
-void InferenceSession::attention_inputs(int l, const float* h, const int* pos, int T, bool want_q) {
+const int* InferenceSession::attention_inputs(int l, const float* h,
+                                              std::span<const KVSegment> segs, bool want_q,
+                                              int* T_total) {
   const ModelConfig& c = model_.config;
+  int T = 0;
+  for (const KVSegment& s : segs) T += s.T;
+  *T_total = T;
   LR_CHECK(T <= max_chunk_, "block ", l, ": ", T, " rows > max_chunk ", max_chunk_);
+  // One segment (the unbatched path) uses its positions as they are.
+  const int* pos = segs.size() == 1 ? segs[0].positions : seg_positions_.data();
+  if (segs.size() != 1) {
+    int off = 0;
+    for (const KVSegment& s : segs)
+      for (int t = 0; t < s.T; ++t) seg_positions_[size_t(off++)] = s.positions[t];
+  }
   const int kvd = c.kv_dim();
   rmsnorm(h, model_.weights.layers[l].ln_in.data(), norm_.data(), T, c.hidden, c.rms_eps);
   if (want_q) {
@@ -82,30 +125,52 @@ void InferenceSession::attention_inputs(int l, const float* h, const int* pos, i
   project(l, Proj::K, norm_.data(), T, k_.data());
   project(l, Proj::V, norm_.data(), T, v_.data());
   rope_apply(k_.data(), T, kvd, c.n_kv_heads, c.head_dim, pos, rope_);
-  float* kc = cache_.k(l);
-  float* vc = cache_.v(l);
-  for (int t = 0; t < T; ++t) {
-    LR_CHECK(pos[t] >= 0 && pos[t] < cache_.max_T(), "block ", l, ": position ", pos[t],
-             " outside the cache [0, ", cache_.max_T(), ")");
-    std::memcpy(kc + size_t(pos[t]) * kvd, k_.data() + size_t(t) * kvd, sizeof(float) * kvd);
-    std::memcpy(vc + size_t(pos[t]) * kvd, v_.data() + size_t(t) * kvd, sizeof(float) * kvd);
+  int row = 0;
+  for (const KVSegment& s : segs) {
+    LR_CHECK(s.cache->kv_dim() == kvd && s.cache->n_layers() == c.n_layers, "block ", l,
+             ": KV cache shape does not match the model");
+    float* kc = s.cache->k(l);
+    float* vc = s.cache->v(l);
+    for (int t = 0; t < s.T; ++t, ++row) {
+      const int p = s.positions[t];
+      LR_CHECK(p >= 0 && p < s.cache->max_T(), "block ", l, ": position ", p,
+               " outside the cache [0, ", s.cache->max_T(), ")");
+      std::memcpy(kc + size_t(p) * kvd, k_.data() + size_t(row) * kvd, sizeof(float) * kvd);
+      std::memcpy(vc + size_t(p) * kvd, v_.data() + size_t(row) * kvd, sizeof(float) * kvd);
+    }
   }
+  return pos;
 }
 
 void InferenceSession::fill_kv(int l, const float* hidden, const int* pos, int T) {
-  attention_inputs(l, hidden, pos, T, /*want_q=*/false);
+  const KVSegment seg{&cache_, pos, T};
+  fill_kv(l, hidden, {&seg, 1});
+}
+
+void InferenceSession::fill_kv(int l, const float* hidden, std::span<const KVSegment> segs) {
+  int T = 0;
+  attention_inputs(l, hidden, segs, /*want_q=*/false, &T);
 }
 
 void InferenceSession::run_block(int l, float* h, const int* pos, int T) {
+  const KVSegment seg{&cache_, pos, T};
+  run_block(l, h, {&seg, 1});
+}
+
+void InferenceSession::run_block(int l, float* h, std::span<const KVSegment> segs) {
   const ModelConfig& c = model_.config;
   const BlockWeights& b = model_.weights.layers[l];
-  const int H = c.hidden;
-  float* kc = cache_.k(l);
-  float* vc = cache_.v(l);
+  const int H = c.hidden, qd = c.q_dim();
 
-  // Attention half: h += o_proj(attn(rope(q), rope(k), v)).
-  attention_inputs(l, h, pos, T, /*want_q=*/true);
-  attention_causal(q_.data(), T, pos, kc, vc, c.n_heads, c.n_kv_heads, c.head_dim, att_.data());
+  // Attention half: h += o_proj(attn(rope(q), rope(k), v)), attention per sequence.
+  int T = 0;
+  attention_inputs(l, h, segs, /*want_q=*/true, &T);
+  int row = 0;
+  for (const KVSegment& s : segs) {
+    attention_causal(q_.data() + size_t(row) * qd, s.T, s.positions, s.cache->k(l), s.cache->v(l),
+                     c.n_heads, c.n_kv_heads, c.head_dim, att_.data() + size_t(row) * qd);
+    row += s.T;
+  }
   project(l, Proj::O, att_.data(), T, h, /*accumulate=*/true);
 
   // MLP half: h += down(silu(gate(m)) * up(m)).

@@ -8,6 +8,7 @@
 #include "kernels/cpu/rope.h"
 #include "model/config.h"
 #include "model/kv_cache.h"
+#include "model/low_rank_delta.h"
 #include "model/weights.h"
 
 namespace lr {
@@ -20,8 +21,13 @@ struct Model {
   static Model load(const std::string& dir, WeightsDType dtype = WeightsDType::F32);
 };
 
-// Projections of a block, for hooks that act on one of them (LoRA).
-enum class Proj { Q, K, V, O, Gate, Up, Down };
+// Rows of one sequence inside a multi-sequence block call: T stacked rows at the given
+// positions, whose K/V live in `cache` (each sequence of a batch has its own cache).
+struct KVSegment {
+  KVCache* cache = nullptr;
+  const int* positions = nullptr;
+  int T = 0;
+};
 
 class InferenceSession {
  public:
@@ -53,11 +59,23 @@ class InferenceSession {
   void fill_kv(int layer, const float* hidden, const int* positions, int T);
   int max_chunk() const { return max_chunk_; }
 
+  // The same two entry points over rows of several sequences stacked in hidden (segment
+  // order, sum of T <= max_chunk): projections run once over all rows, so each weight is
+  // read once for the whole batch; attention runs per segment over that segment's cache.
+  void run_block(int layer, float* hidden, std::span<const KVSegment> segs);
+  void fill_kv(int layer, const float* hidden, std::span<const KVSegment> segs);
+
+  // LoRA: y += scale (x A^T) B^T on the projections that have an active delta. nullptr
+  // (the default) or a table without active deltas costs nothing. Not owned.
+  void set_low_rank_deltas(const LowRankDeltas* deltas);
+
  private:
   // The one place a block's projection is applied: a LoRA delta hooks in here.
   void project(int layer, Proj p, const float* x, int T, float* y, bool accumulate = false);
-  // RMSNorm into norm_, K/V (+RoPE) into the cache rows at positions; Q into q_ if asked.
-  void attention_inputs(int layer, const float* hidden, const int* positions, int T, bool want_q);
+  // RMSNorm into norm_, K/V (+RoPE) into each segment's cache rows; Q into q_ if asked.
+  // Returns the positions of all rows (segment order).
+  const int* attention_inputs(int layer, const float* hidden, std::span<const KVSegment> segs,
+                              bool want_q, int* T_total);
 
   const Model& model_;
   int max_chunk_;
@@ -65,7 +83,9 @@ class InferenceSession {
   RopeTable rope_;
   // Scratch sized for max_chunk rows, allocated once.
   std::vector<float> hidden_, norm_, q_, k_, v_, att_, gate_, up_, logits_;
-  std::vector<int> positions_;
+  std::vector<int> positions_, seg_positions_;
+  const LowRankDeltas* deltas_ = nullptr;
+  std::vector<float> lora_u_;      // [max_chunk, max rank]: x A^T
   std::vector<float> all_logits_;  // only grows when all positions are asked for
 };
 
