@@ -30,6 +30,8 @@ namespace {
 // OpenBLAS explicitly (threads_idle), so 200 us keeps workers hot through a token without
 // burning a core for long once the work stops.
 constexpr auto kSpin = std::chrono::microseconds(200);
+// A join slower than this means a worker lost its core in the middle of a call.
+constexpr auto kSlowJoin = std::chrono::microseconds(500);
 
 long futex(std::atomic<unsigned>* addr, int op, unsigned val) {
   return syscall(SYS_futex, reinterpret_cast<unsigned*>(addr), op, val, nullptr, nullptr, 0);
@@ -40,7 +42,7 @@ thread_local bool t_in_parallel = false;
 class Pool {
  public:
   explicit Pool(int n) : n_(n) {
-    for (int t = 1; t < n_; ++t) workers_.emplace_back([this, t] { loop(t); });
+    for (int t = 1; t < n_; ++t) workers_.emplace_back([this] { loop(); });
   }
   ~Pool() {
     stop_.store(true);
@@ -50,42 +52,54 @@ class Pool {
   }
   int size() const { return n_; }
 
-  // Caller holds mu_. nth <= n_; workers with tid >= nth take part with nothing to do, so
-  // every worker has finished with fn_/ctx_/nth_ before the next call rewrites them.
-  void run(ParallelFn fn, void* ctx, int nth) {
+  // Caller holds mu_. Workers join the round only if they wake up before the caller has
+  // finished its own share: on a loaded machine a preempted worker is simply left out
+  // (the work is handed out through counters, so the caller does it) instead of every
+  // call waiting a scheduler tick for it.
+  void run(ParallelFn fn, void* ctx) {
     fn_ = fn;
     ctx_ = ctx;
-    nth_ = nth;
-    pending_.store(n_ - 1);
+    done_.store(0, std::memory_order_relaxed);
+    entered_.store(0, std::memory_order_release);  // publishes fn_, ctx_ to joiners
     park_.store(false, std::memory_order_relaxed);
     gen_.fetch_add(1);  // seq_cst: pairs with the worker's sleepers_ increment
     if (sleepers_.load() > 0) futex(&gen_, FUTEX_WAKE_PRIVATE, 0x7fffffff);
     t_in_parallel = true;
-    fn(ctx, 0, nth);
+    fn(ctx);
     t_in_parallel = false;
-    // The others' shares are about as long as ours: spin, yielding if one was preempted.
-    for (int i = 0; pending_.load(std::memory_order_acquire) != 0; ++i) {
-      if (i < 4096)
+    const int joined = entered_.fetch_or(kClosed) & ~kClosed;
+    std::chrono::steady_clock::time_point t0;
+    for (int i = 0; done_.load(std::memory_order_acquire) != joined; ++i) {
+      if (i < 4096) {
         LR_CPU_RELAX();
-      else
-        sched_yield();
+        continue;
+      }
+      if (i == 4096) t0 = std::chrono::steady_clock::now();
+      sched_yield();
+      // A worker preempted in the middle of its share costs a scheduler period (ms) per
+      // call on an oversubscribed machine, where one thread beats two: back off.
+      if (i % 64 == 0 && std::chrono::steady_clock::now() - t0 > kSlowJoin) serial_left_ = 1024;
     }
   }
+
+  // Calls left to run on the caller alone after a slow join (guarded by mu_).
+  int serial_left_ = 0;
 
   void idle() { park_.store(true, std::memory_order_relaxed); }
 
   std::mutex mu_;
 
  private:
-  void loop(int tid) {
+  void loop() {
     t_in_parallel = true;  // anything a worker runs is already inside a region
     unsigned seen = gen_.load();
     for (;;) {
       unsigned g = wait_change(seen);
       seen = g;
       if (stop_.load()) return;
-      if (tid < nth_) fn_(ctx_, tid, nth_);
-      pending_.fetch_sub(1, std::memory_order_release);
+      if (entered_.fetch_add(1) & kClosed) continue;  // too late: the caller did it all
+      fn_(ctx_);
+      done_.fetch_add(1, std::memory_order_release);
     }
   }
 
@@ -109,11 +123,11 @@ class Pool {
   const int n_;
   std::vector<std::thread> workers_;
   std::atomic<unsigned> gen_{0};
-  std::atomic<int> pending_{0}, sleepers_{0};
+  static constexpr int kClosed = 1 << 30;
+  std::atomic<int> entered_{0}, done_{0}, sleepers_{0};
   std::atomic<bool> park_{false}, stop_{false};
   ParallelFn fn_ = nullptr;
   void* ctx_ = nullptr;
-  int nth_ = 1;
 };
 
 int g_threads = 0;  // 0: not set yet
@@ -153,22 +167,21 @@ int num_threads() {
   return g_threads == 0 ? online_cores() : g_threads;
 }
 
-void run_parallel(ParallelFn fn, void* ctx, int max_threads) {
+void run_parallel(ParallelFn fn, void* ctx) {
   if (t_in_parallel) {
-    fn(ctx, 0, 1);
+    fn(ctx);
     return;
   }
   Pool& p = pool();
-  int nth = p.size();
-  if (max_threads > 0 && max_threads < nth) nth = max_threads;
   std::unique_lock<std::mutex> lk(p.mu_, std::try_to_lock);
-  if (nth <= 1 || !lk.owns_lock()) {
+  const bool serial = lk.owns_lock() && p.serial_left_ > 0 && p.serial_left_--;
+  if (p.size() <= 1 || !lk.owns_lock() || serial) {
     t_in_parallel = true;
-    fn(ctx, 0, 1);
+    fn(ctx);
     t_in_parallel = false;
     return;
   }
-  p.run(fn, ctx, nth);
+  p.run(fn, ctx);
 }
 
 void threads_idle() {

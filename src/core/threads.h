@@ -5,6 +5,8 @@
 // spin only briefly between parallel calls (decode issues ~200 per token, so a futex
 // wake-up per call would cost more than the work) and go to sleep at once when
 // threads_idle() says BLAS is about to run.
+#include <algorithm>
+#include <atomic>
 #include <type_traits>
 
 namespace lr {
@@ -14,37 +16,40 @@ namespace lr {
 void set_num_threads(int n);
 int num_threads();
 
-// fn(ctx, tid, nth) runs once on each of nth threads (tid 0 is the caller) and returns when
-// all are done. nth = min(max_threads, num_threads()) (max_threads <= 0: all). A call from
-// inside a parallel region, or while another thread is using the pool, runs serially with
-// nth = 1, so kernels can nest and sessions on different threads stay correct.
-using ParallelFn = void (*)(void* ctx, int tid, int nth);
-void run_parallel(ParallelFn fn, void* ctx, int max_threads = 0);
+// fn(ctx) runs on the caller and on each pool worker that wakes up in time, and returns
+// when all of those are done. Work must be shared through counters that any thread may
+// drain (parallel_for, or an atomic index), since a worker may not take part at all (it
+// was preempted). Calls from inside a parallel region, or while another thread uses the
+// pool, run fn on the caller alone, so kernels can nest and concurrent sessions work.
+using ParallelFn = void (*)(void* ctx);
+void run_parallel(ParallelFn fn, void* ctx);
 
 // Workers stop spinning and sleep until the next run_parallel: call before handing the
 // cores to another pool (OpenBLAS), so the two never compete for them.
 void threads_idle();
 
-// f(tid, nth) on every thread.
+// f() on the participating threads (see run_parallel).
 template <class F>
-void parallel(F&& f, int max_threads = 0) {
+void parallel(F&& f) {
   using Fn = std::remove_reference_t<F>;
-  run_parallel([](void* c, int tid, int nth) { (*static_cast<Fn*>(c))(tid, nth); },
-               const_cast<void*>(static_cast<const void*>(&f)), max_threads);
+  run_parallel([](void* c) { (*static_cast<Fn*>(c))(); },
+               const_cast<void*>(static_cast<const void*>(&f)));
 }
 
-// [0, n) in nth contiguous ranges, f(begin, end); serial when !par or n < 2.
+// [0, n) in about 2 * num_threads() contiguous pieces handed out in order, f(begin, end);
+// serial when !par or n < 2.
 template <class F>
 void parallel_for(long n, F&& f, bool par = true) {
-  if (!par || n < 2) {
+  const long pieces = std::min<long>(n, 2L * num_threads());
+  if (!par || pieces < 2) {
     if (n > 0) f(0L, n);
     return;
   }
-  auto body = [&](int tid, int nth) {
-    const long b = n * tid / nth, e = n * (tid + 1) / nth;
-    if (b < e) f(b, e);
-  };
-  parallel(body, n < 2 ? 1 : 0);
+  std::atomic<long> next{0};
+  parallel([&] {
+    for (long i; (i = next.fetch_add(1, std::memory_order_relaxed)) < pieces;)
+      f(n * i / pieces, n * (i + 1) / pieces);
+  });
 }
 
 }  // namespace lr

@@ -133,7 +133,7 @@ void attention_causal(const float* q, int T_new, const int* pos, const float* K,
   const long work = long(T_new) * n_q * (max_pos + 1) * d;
   std::atomic<long> next{0};
 
-  auto run = [&](int, int) {
+  auto run = [&] {
     thread_local Scratch sc;
     const int R = qt * group;
     sc.qs.resize(size_t(R) * d);
@@ -195,7 +195,7 @@ void attention_causal(const float* q, int T_new, const int* pos, const float* K,
   if (work >= (1L << 15) && items > 1)
     parallel(run);
   else
-    run(0, 1);
+    run();
 }
 
 }  // namespace lr

@@ -24,7 +24,7 @@ void for_row_chunks(int N, long work, size_t row_bytes, F&& rows) {
   const int chunk = std::max(4, int((size_t(64) << 10) / std::max<size_t>(row_bytes, 1)) & ~3);
   const int nchunks = (N + chunk - 1) / chunk;
   std::atomic<int> next{0};
-  parallel([&](int, int) {
+  parallel([&] {
     for (int c; (c = next.fetch_add(1, std::memory_order_relaxed)) < nchunks;)
       rows(c * chunk, std::min(N, (c + 1) * chunk));
   });
