@@ -57,7 +57,8 @@ void BM_gemv_bf16(benchmark::State& st) {
 
 void BM_gemv_q8(benchmark::State& st) {
   const int N = int(st.range(0)), K = int(st.range(1)), M = int(st.range(2));
-  auto Wf = weight_copies<float>(size_t(N) * K, 0)[0];
+  const auto Wc = weight_copies<float>(size_t(N) * K, 0);
+  const std::vector<float>& Wf = Wc[0];
   const int nb = lr::q8_blocks(K);
   std::vector<int8_t> q(Wf.size());
   std::vector<float> sc(size_t(N) * nb);
@@ -80,8 +81,12 @@ void BM_gemv_q8(benchmark::State& st) {
 // new queries at the end of a context of range(1) positions. Reports FLOP/s.
 void BM_attention(benchmark::State& st) {
   const int Tn = int(st.range(0)), ctx = int(st.range(1)), nq = 14, nkv = 2, d = 64;
-  std::vector<float> q(size_t(Tn) * nq * d, 0.1f), out(q.size());
-  std::vector<float> K(size_t(ctx) * nkv * d, 0.2f), V(K.size(), 0.3f);
+  // resize, not sized constructors: GCC 12 warns (free-nonheap-object) on the latter here
+  std::vector<float> q, out, K, V;
+  q.resize(size_t(Tn) * nq * d, 0.1f);
+  out.resize(q.size());
+  K.resize(size_t(ctx) * nkv * d, 0.2f);
+  V.resize(K.size(), 0.3f);
   std::vector<int> pos(Tn);
   for (int i = 0; i < Tn; ++i) pos[i] = ctx - Tn + i;
   double pairs = 0;
