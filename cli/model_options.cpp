@@ -10,16 +10,18 @@ namespace lr::cli {
 void add_model_options(CLI::App* sub, ModelOptions* o) {
   sub->add_option("--model", o->model, "Hugging Face model directory")->required();
   sub->add_option("--threads", o->threads, "Compute threads (0: all cores)")->capture_default_str();
-  sub->add_option("--weights-dtype", o->weights_dtype,
-                  "In-memory weight storage for inference: f32 or bf16")
+  sub->add_option(
+         "--weights-dtype", o->weights_dtype,
+         "In-memory weight storage for inference: f32, bf16 or q8 (int8, one scale per 32)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"f32", "bf16"}));
+      ->check(CLI::IsMember({"f32", "bf16", "q8"}));
 }
 
 WeightsDType parse_weights_dtype(const std::string& s) {
   if (s == "f32") return WeightsDType::F32;
   if (s == "bf16") return WeightsDType::BF16;
-  fail("--weights-dtype: unknown value '", s, "' (f32, bf16)");
+  if (s == "q8") return WeightsDType::Q8;
+  fail("--weights-dtype: unknown value '", s, "' (f32, bf16, q8)");
 }
 
 std::vector<int> parse_ids(const std::string& s) {
@@ -81,12 +83,12 @@ std::unique_ptr<RouteSetup> make_route_setup(const RouteOptionsCli& o, const Mod
   return s;
 }
 
-ModelSession::ModelSession(const Model& model, const RouteSetup* setup, int max_T) {
+ModelSession::ModelSession(const Model& model, const RouteSetup* setup, int max_T, int max_chunk) {
   if (!setup) {
-    plain_.emplace(model, max_T);
+    plain_.emplace(model, max_T, max_chunk);
     return;
   }
-  routed_.emplace(model, setup->router(), setup->opt, max_T);
+  routed_.emplace(model, setup->router(), setup->opt, max_T, max_chunk);
   routed_->set_lora(setup->lora());
 }
 

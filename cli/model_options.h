@@ -56,7 +56,7 @@ std::unique_ptr<RouteSetup> make_route_setup(const RouteOptionsCli& o, const Mod
 // the commands' measurement and sampling loops.
 class ModelSession {
  public:
-  ModelSession(const Model& model, const RouteSetup* setup, int max_T);
+  ModelSession(const Model& model, const RouteSetup* setup, int max_T, int max_chunk = 256);
   std::span<const float> prefill(std::span<const int> ids, bool all_positions = false);
   std::span<const float> decode(int id);
   void reset();

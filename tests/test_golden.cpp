@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <iostream>
 #include <nlohmann/json.hpp>
 #include <ostream>
 #include <stdexcept>
@@ -108,6 +109,38 @@ TEST(ForwardGolden, Stories260KGreedyFromBos) {
     if (i + 1 < want.size()) logits = s.decode(got.back());
   }
   EXPECT_EQ(got, want);
+}
+
+// q8 (int8 weights, one scale per 32): same greedy continuation as f32 from BOS, and
+// logits within a stated bound of f32 (measured worst 1.7e-2 relative to the position's
+// largest logit; bound 3e-2).
+TEST(ForwardGolden, Stories260KQ8) {
+  const auto j = ids_json("stories260K");
+  const std::vector<int> want = j["greedy_from_bos"].get<std::vector<int>>();
+  const Model f = Model::load(kGolden + "stories260K");
+  const Model q = Model::load(kGolden + "stories260K", WeightsDType::Q8);
+  const int T = 1 + int(want.size());
+  InferenceSession sf(f, T), sq(q, T);
+  std::vector<int> got;
+  double worst = 0;
+  auto lf = sf.decode(1);
+  auto lq = sq.decode(1);
+  for (size_t i = 0; i < want.size(); ++i) {
+    double num = 0, den = 0;
+    for (size_t v = 0; v < lf.size(); ++v) {
+      num = std::max(num, double(std::abs(lq[v] - lf[v])));
+      den = std::max(den, double(std::abs(lf[v])));
+    }
+    worst = std::max(worst, num / den);
+    got.push_back(argmax(lq.data(), int(lq.size())));
+    if (i + 1 < want.size()) {
+      lq = sq.decode(got.back());
+      lf = sf.decode(want[i]);  // f32 follows the reference path
+    }
+  }
+  EXPECT_EQ(got, want);
+  EXPECT_LE(worst, 3e-2);
+  std::cout << "[ q8 ] worst logit error vs f32: " << worst << " of the position's max |logit|\n";
 }
 
 }  // namespace

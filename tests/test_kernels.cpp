@@ -1,12 +1,14 @@
 // Every CPU kernel against a naive double-precision loop written here.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cmath>
 #include <random>
 #include <vector>
 
 #include "core/dtype.h"
 #include "core/error.h"
+#include "core/threads.h"
 #include "kernels/cpu/argmax.h"
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/gemv.h"
@@ -91,6 +93,53 @@ TEST(Kernel, LinearBf16MatchesWidenedWeights) {
           EXPECT_EQ(y, y2);
         }
       }
+}
+
+TEST(Kernel, Q8QuantizeAndGemvMatchNaive) {
+  // K crosses block tails (K % 32 != 0), M crosses the GEMV/sgemm threshold.
+  for (int M : {1, 2, 5, kGemmMinRows, 19})
+    for (int N : {1, 7, 130})
+      for (int K : {24, 32, 100, 896}) {
+        auto x = randv(size_t(M) * K, 8);
+        auto Wf = randv(size_t(N) * K, 9, 0.05f);
+        Wf[0] = 0.f;  // an all-zero block stays exact
+        const int nb = q8_blocks(K);
+        std::vector<int8_t> q(Wf.size());
+        std::vector<float> sc(size_t(N) * nb);
+        quantize_q8(Wf.data(), N, K, q.data(), sc.data());
+        std::vector<float> deq(Wf.size());
+        dequantize_q8(q.data(), sc.data(), 0, N, K, deq.data());
+        for (int n = 0; n < N; ++n)
+          for (int k = 0; k < K; ++k) {
+            const size_t i = size_t(n) * K + k;
+            const float s = sc[size_t(n) * nb + k / kQ8Block];
+            // naive twin: nearest of q * s, |q| <= 127, s = block max / 127
+            ASSERT_LE(std::abs(deq[i] - Wf[i]), 0.5f * s * 1.0001f) << n << " " << k;
+            ASSERT_EQ(deq[i], float(q[i]) * s);
+          }
+        auto b = randv(N, 10);
+        auto ref = ref_linear(x, M, K, deq, N, b.data());
+        std::vector<float> y(size_t(M) * N);
+        linear_q8(x.data(), M, K, q.data(), sc.data(), N, b.data(), y.data());
+        EXPECT_LT(rel_err(y, ref), 1e-5) << M << " " << N << " " << K;
+        auto ref2 = ref_linear(x, M, K, deq, N, nullptr);
+        for (size_t i = 0; i < ref2.size(); ++i) ref2[i] += y[i];
+        linear_q8(x.data(), M, K, q.data(), sc.data(), N, nullptr, y.data(), true);
+        EXPECT_LT(rel_err(y, ref2), 1e-5) << "accumulate " << M << " " << N << " " << K;
+      }
+}
+
+TEST(Kernel, ParallelForCoversEachIndexOnceAndNests) {
+  for (long n : {0L, 1L, 2L, 3L, 1000L}) {
+    std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
+    parallel_for(n, [&](long b, long e) {
+      for (long i = b; i < e; ++i) {
+        // a nested call (serial inside a region) must still cover its whole range
+        parallel_for(3, [&](long b2, long e2) { hits[size_t(i)] += int(e2 - b2); });
+      }
+    });
+    for (long i = 0; i < n; ++i) EXPECT_EQ(hits[size_t(i)].load(), 3) << n << " " << i;
+  }
 }
 
 TEST(Kernel, RmsNorm) {

@@ -75,8 +75,9 @@ void BM_prefill(benchmark::State& st, lr::WeightsDType dt) {
 }
 
 BENCHMARK_CAPTURE(BM_decode, bf16, lr::WeightsDType::BF16)->Arg(16)->Arg(512)->UseRealTime();
+BENCHMARK_CAPTURE(BM_decode, q8, lr::WeightsDType::Q8)->Arg(16)->Arg(512)->UseRealTime();
 BENCHMARK_CAPTURE(BM_decode, f32, lr::WeightsDType::F32)->Arg(16)->UseRealTime();
-BENCHMARK_CAPTURE(BM_prefill, bf16, lr::WeightsDType::BF16)->Arg(128)->UseRealTime();
+BENCHMARK_CAPTURE(BM_prefill, bf16, lr::WeightsDType::BF16)->Arg(128)->Arg(512)->UseRealTime();
 BENCHMARK_CAPTURE(BM_prefill, f32, lr::WeightsDType::F32)->Arg(128)->UseRealTime();
 
 }  // namespace

@@ -1,4 +1,5 @@
-// GEMV (decode) and sgemm (prefill) speed at the Qwen2.5-0.5B MLP shapes.
+// GEMV (decode: f32, bf16, q8), sgemm (prefill), attention and SwiGLU at the Qwen2.5-0.5B
+// shapes.
 // GEMV reports bytes/s of weights read; weights cycle through copies totalling > 128 MB
 // so they come from DRAM, not the 32 MB L3, as they do when decoding a real model.
 #include <benchmark/benchmark.h>
@@ -7,8 +8,10 @@
 #include <random>
 #include <vector>
 
+#include "kernels/cpu/attention.h"
 #include "kernels/cpu/gemv.h"
 #include "kernels/cpu/linear.h"
+#include "kernels/cpu/swiglu.h"
 
 namespace {
 
@@ -52,6 +55,60 @@ void BM_gemv_bf16(benchmark::State& st) {
   st.SetBytesProcessed(int64_t(st.iterations()) * N * K * 2);
 }
 
+void BM_gemv_q8(benchmark::State& st) {
+  const int N = int(st.range(0)), K = int(st.range(1)), M = int(st.range(2));
+  const auto Wc = weight_copies<float>(size_t(N) * K, 0);
+  const std::vector<float>& Wf = Wc[0];
+  const int nb = lr::q8_blocks(K);
+  std::vector<int8_t> q(Wf.size());
+  std::vector<float> sc(size_t(N) * nb);
+  lr::quantize_q8(Wf.data(), N, K, q.data(), sc.data());
+  const size_t bytes = q.size() + sc.size() * 4;
+  const size_t copies = kColdBytes / bytes + 1;
+  std::vector<std::vector<int8_t>> Q(copies, q);
+  std::vector<std::vector<float>> S(copies, sc);
+  std::vector<float> x(size_t(M) * K, 0.5f), y(size_t(M) * N);
+  size_t i = 0;
+  for (auto _ : st) {
+    const size_t c = i++ % copies;
+    lr::gemv_q8(Q[c].data(), S[c].data(), N, K, nullptr, x.data(), M, y.data());
+    benchmark::DoNotOptimize(y.data());
+  }
+  st.SetBytesProcessed(int64_t(st.iterations()) * int64_t(bytes));
+}
+
+// Causal GQA attention at the Qwen2.5-0.5B head shape (14 q heads, 2 kv, d 64): range(0)
+// new queries at the end of a context of range(1) positions. Reports FLOP/s.
+void BM_attention(benchmark::State& st) {
+  const int Tn = int(st.range(0)), ctx = int(st.range(1)), nq = 14, nkv = 2, d = 64;
+  // resize, not sized constructors: GCC 12 warns (free-nonheap-object) on the latter here
+  std::vector<float> q, out, K, V;
+  q.resize(size_t(Tn) * nq * d, 0.1f);
+  out.resize(q.size());
+  K.resize(size_t(ctx) * nkv * d, 0.2f);
+  V.resize(K.size(), 0.3f);
+  std::vector<int> pos(Tn);
+  for (int i = 0; i < Tn; ++i) pos[i] = ctx - Tn + i;
+  double pairs = 0;
+  for (int p : pos) pairs += p + 1;
+  for (auto _ : st) {
+    lr::attention_causal(q.data(), Tn, pos.data(), K.data(), V.data(), nq, nkv, d, out.data());
+    benchmark::DoNotOptimize(out.data());
+  }
+  st.counters["FLOPS"] = benchmark::Counter(4.0 * d * nq * pairs * double(st.iterations()),
+                                            benchmark::Counter::kIsRate);
+}
+
+void BM_silu_mul(benchmark::State& st) {
+  const size_t n = size_t(st.range(0));
+  std::vector<float> g(n, 0.3f), u(n, 0.7f), o(n);
+  for (auto _ : st) {
+    lr::silu_mul(g.data(), u.data(), o.data(), n);
+    benchmark::DoNotOptimize(o.data());
+  }
+  st.SetItemsProcessed(int64_t(st.iterations()) * int64_t(n));
+}
+
 // linear_f32 across M: where the GEMV stops beating sgemm (kGemmMinRows).
 void BM_linear_f32(benchmark::State& st) {
   const int N = int(st.range(0)), K = int(st.range(1)), M = int(st.range(2));
@@ -88,10 +145,18 @@ BENCHMARK(BM_gemv_bf16)
     ->Args({896, 4864, 1})
     ->Args({4864, 896, 4})
     ->UseRealTime();
+BENCHMARK(BM_gemv_q8)
+    ->Args({4864, 896, 1})
+    ->Args({896, 4864, 1})
+    ->Args({151936, 896, 1})
+    ->UseRealTime();
+BENCHMARK(BM_attention)->Args({1, 640})->Args({512, 512})->UseRealTime();
+BENCHMARK(BM_silu_mul)->Arg(512 * 4864)->UseRealTime();
 BENCHMARK(BM_linear_f32)
     ->ArgsProduct({{4864}, {896}, {4, 8, 16, 32, 128}})
     ->Args({896, 4864, 128})
     ->UseRealTime();
 BENCHMARK(BM_linear_bf16)->Args({4864, 896, 128})->Args({896, 4864, 128})->UseRealTime();
+BENCHMARK(BM_linear_bf16)->Args({4864, 896, 256})->UseRealTime();
 
 }  // namespace

@@ -1,32 +1,72 @@
 #include "model/linear.h"
 
+#include <sys/mman.h>
+
 #include <cstring>
 
 #include "core/dtype.h"
+#include "kernels/cpu/gemv.h"
 #include "kernels/cpu/linear.h"
 
 namespace lr {
 
+namespace {
+
+// Allocates v's n elements untouched, asks for transparent huge pages, then touches them:
+// decoding streams every weight once per token, and 2 MB pages read ~15 % faster than
+// 4 KB ones here (fewer TLB misses). Harmless where THP is off.
+template <class T>
+void resize_huge(std::vector<T>& v, size_t n) {
+  v.clear();
+  v.shrink_to_fit();
+  v.reserve(n);
+  const size_t huge = size_t(2) << 20;
+  const uintptr_t b = (reinterpret_cast<uintptr_t>(v.data()) + huge - 1) & ~(huge - 1);
+  const uintptr_t e = (reinterpret_cast<uintptr_t>(v.data() + n)) & ~(huge - 1);
+  if (e > b) madvise(reinterpret_cast<void*>(b), e - b, MADV_HUGEPAGE);
+  v.resize(n);
+}
+
+// The stored weights as f32 [rows, cols].
+std::vector<float> to_f32(const Linear& L) {
+  std::vector<float> f(size_t(L.rows) * L.cols);
+  for (int r = 0; r < L.rows; ++r) L.row_f32(r, f.data() + size_t(r) * L.cols);
+  return f;
+}
+
+}  // namespace
+
 void Linear::row_f32(int r, float* out) const {
   if (dtype == WeightsDType::F32) {
     std::memcpy(out, w.data() + size_t(r) * cols, sizeof(float) * cols);
-  } else {
+  } else if (dtype == WeightsDType::BF16) {
     const uint16_t* src = w_bf16.data() + size_t(r) * cols;
     for (int i = 0; i < cols; ++i) out[i] = bf16_to_f32(src[i]);
+  } else {
+    dequantize_q8(w_q8.data(), q8_scale.data(), r, 1, cols, out);
   }
 }
 
 void Linear::convert(WeightsDType to) {
   if (to == dtype) return;
   const size_t n = size_t(rows) * cols;
-  if (to == WeightsDType::BF16) {
-    w_bf16.resize(n);
-    for (size_t i = 0; i < n; ++i) w_bf16[i] = f32_to_bf16(w[i]);
-    std::vector<float>().swap(w);
+  std::vector<float> f;
+  if (dtype == WeightsDType::F32)
+    f.swap(w);
+  else
+    f = to_f32(*this);
+  std::vector<uint16_t>().swap(w_bf16);
+  std::vector<int8_t>().swap(w_q8);
+  std::vector<float>().swap(q8_scale);
+  if (to == WeightsDType::F32) {
+    w.swap(f);
+  } else if (to == WeightsDType::BF16) {
+    resize_huge(w_bf16, n);
+    for (size_t i = 0; i < n; ++i) w_bf16[i] = f32_to_bf16(f[i]);
   } else {
-    w.resize(n);
-    for (size_t i = 0; i < n; ++i) w[i] = bf16_to_f32(w_bf16[i]);
-    std::vector<uint16_t>().swap(w_bf16);
+    resize_huge(w_q8, n);
+    q8_scale.resize(size_t(rows) * q8_blocks(cols));
+    quantize_q8(f.data(), rows, cols, w_q8.data(), q8_scale.data());
   }
   dtype = to;
 }
@@ -35,8 +75,10 @@ void apply_linear(const Linear& L, const float* x, int M, float* y, bool accumul
   const float* b = L.bias.empty() ? nullptr : L.bias.data();
   if (L.dtype == WeightsDType::F32)
     linear_f32(x, M, L.cols, L.w.data(), L.rows, b, y, accumulate);
-  else
+  else if (L.dtype == WeightsDType::BF16)
     linear_bf16(x, M, L.cols, L.w_bf16.data(), L.rows, b, y, accumulate);
+  else
+    linear_q8(x, M, L.cols, L.w_q8.data(), L.q8_scale.data(), L.rows, b, y, accumulate);
 }
 
 }  // namespace lr

@@ -1,12 +1,13 @@
 #pragma once
 // A projection's weights (PyTorch Linear layout: [out, in]) in the storage the forward
-// reads: f32, or bf16 for inference (half the bytes per decoded token).
+// reads: f32, or bf16 for inference (half the bytes per decoded token), or q8 (int8 with
+// one f32 scale per 32 weights, see kernels/cpu/gemv.h; 1.125 bytes per weight).
 #include <cstdint>
 #include <vector>
 
 namespace lr {
 
-enum class WeightsDType { F32, BF16 };
+enum class WeightsDType { F32, BF16, Q8 };
 
 struct Linear {
   int rows = 0;  // out features
@@ -14,12 +15,15 @@ struct Linear {
   WeightsDType dtype = WeightsDType::F32;
   std::vector<float> w;          // [rows, cols] when F32
   std::vector<uint16_t> w_bf16;  // [rows, cols] when BF16
+  std::vector<int8_t> w_q8;      // [rows, cols] when Q8
+  std::vector<float> q8_scale;   // [rows, q8_blocks(cols)] when Q8
   std::vector<float> bias;       // [rows] or empty
 
   bool empty() const { return rows == 0; }
   // Row r as f32 (embedding lookup through a Linear-shaped table).
   void row_f32(int r, float* out) const;
-  // Re-stores the weights as `to` (f32 -> bf16 rounds to nearest even).
+  // Re-stores the weights as `to` (f32 -> bf16 rounds to nearest even; q8 quantizes, so
+  // q8 -> anything else keeps the quantized values).
   void convert(WeightsDType to);
 };
 

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <random>
 
+#include "core/error.h"
+
 namespace lr {
 
 namespace {
@@ -88,6 +90,8 @@ std::vector<TensorToWrite> ModelWeights::to_tensors() const {
     out.push_back({name, DType::F32, {int64_t(v.size())}, v.data()});
   };
   auto lin = [&](const std::string& name, const Linear& L) {
+    LR_CHECK(L.dtype != WeightsDType::Q8, name, ": q8 weights have no safetensors form; convert ",
+             "to f32 or bf16 first");
     const bool bf = L.dtype == WeightsDType::BF16;
     out.push_back({name + ".weight",
                    bf ? DType::BF16 : DType::F32,

@@ -1,17 +1,117 @@
 #include "kernels/cpu/attention.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <limits>
+#include <vector>
 
 #include "core/error.h"
+#include "core/threads.h"
 #include "kernels/cpu/simd.h"
 
 namespace lr {
 
 namespace {
-// Keys per tile: the tile's scores fit in L1 and amortise the accumulator rescale.
-constexpr int kTile = 64;
+
+// Keys per tile: the tile's scores and transposed keys stay in L1.
+constexpr int kKT = 64;
+// Rows (query x head) per work item: the q heads of one kv head share every key tile, so
+// a tile of K/V is loaded once for ~kRows rows of scores (small GEMMs instead of dots).
+constexpr int kRows = 48;
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
+struct Scratch {
+  std::vector<float> qs, kt, s, o, m, l;
+  std::vector<int> lim;  // per row: last key position it may see
+};
+
+// s[r][j] = qs[r] . kt[:, j] for r < R, j < ntp (a multiple of 16 when vectorised).
+void scores(const float* qs, const float* kt, int R, int d, int ntp, float* s) {
+  int r = 0;
+#if LR_HAVE_AVX2
+  if (ntp % 16 == 0) {
+    for (; r + 4 <= R; r += 4)
+      for (int j = 0; j < ntp; j += 16) {
+        __m256 a[4][2];
+        for (int i = 0; i < 4; ++i) a[i][0] = a[i][1] = _mm256_setzero_ps();
+        for (int c = 0; c < d; ++c) {
+          const __m256 k0 = _mm256_loadu_ps(kt + size_t(c) * kKT + j);
+          const __m256 k1 = _mm256_loadu_ps(kt + size_t(c) * kKT + j + 8);
+          for (int i = 0; i < 4; ++i) {
+            const __m256 q = _mm256_broadcast_ss(qs + size_t(r + i) * d + c);
+            a[i][0] = _mm256_fmadd_ps(q, k0, a[i][0]);
+            a[i][1] = _mm256_fmadd_ps(q, k1, a[i][1]);
+          }
+        }
+        for (int i = 0; i < 4; ++i) {
+          _mm256_storeu_ps(s + size_t(r + i) * kKT + j, a[i][0]);
+          _mm256_storeu_ps(s + size_t(r + i) * kKT + j + 8, a[i][1]);
+        }
+      }
+  }
+#endif
+  for (; r < R; ++r)
+    for (int j = 0; j < ntp; ++j) {
+      float acc = 0.f;
+      for (int c = 0; c < d; ++c) acc += qs[size_t(r) * d + c] * kt[size_t(c) * kKT + j];
+      s[size_t(r) * kKT + j] = acc;
+    }
+}
+
+// o[r] += sum_j p[r][j] v[j] for r < R, j < nt (v rows have stride vs).
+void accumulate_pv(const float* p, const float* v, size_t vs, int R, int d, int nt, float* o) {
+  int r = 0;
+#if LR_HAVE_AVX2
+  if (d % 8 == 0) {
+    for (; r + 4 <= R; r += 4)
+      for (int c = 0; c < d; c += 8) {
+        __m256 a[4];
+        for (int i = 0; i < 4; ++i) a[i] = _mm256_loadu_ps(o + size_t(r + i) * d + c);
+        for (int j = 0; j < nt; ++j) {
+          const __m256 vv = _mm256_loadu_ps(v + j * vs + c);
+          for (int i = 0; i < 4; ++i)
+            a[i] = _mm256_fmadd_ps(_mm256_broadcast_ss(p + size_t(r + i) * kKT + j), vv, a[i]);
+        }
+        for (int i = 0; i < 4; ++i) _mm256_storeu_ps(o + size_t(r + i) * d + c, a[i]);
+      }
+  }
+#endif
+  for (; r < R; ++r)
+    for (int j = 0; j < nt; ++j) {
+      const float pj = p[size_t(r) * kKT + j];
+      if (pj != 0.f)
+        for (int c = 0; c < d; ++c) o[size_t(r) * d + c] += pj * v[j * vs + c];
+    }
+}
+
+// Online-softmax update of row state (m, l, o) with one tile of scores s (valid j < n).
+// Leaves p = exp(s - m_new) (0 where masked) in s.
+void softmax_tile(float* s, int n, int ntp, float& m, float& l, float* o, int d) {
+  float mt = kNegInf;
+  for (int j = 0; j < n; ++j) mt = std::max(mt, s[j]);
+  const float m_new = std::max(m, mt);
+  const float corr = std::exp(m - m_new);  // exactly 0 on the first tile (m = -inf)
+  int j = 0;
+  float sum = 0.f;
+#if LR_HAVE_AVX2
+  const __m256 vm = _mm256_set1_ps(m_new);
+  __m256 vsum = _mm256_setzero_ps();
+  for (; j + 8 <= n; j += 8) {
+    const __m256 p = simd::exp256(_mm256_sub_ps(_mm256_loadu_ps(s + j), vm));
+    _mm256_storeu_ps(s + j, p);
+    vsum = _mm256_add_ps(vsum, p);
+  }
+  sum = simd::hsum(vsum);
+#endif
+  for (; j < n; ++j) sum += (s[j] = std::exp(s[j] - m_new));
+  for (; j < ntp; ++j) s[j] = 0.f;
+  l = l * corr + sum;
+  if (corr != 1.f)
+    for (int c = 0; c < d; ++c) o[c] *= corr;
+  m = m_new;
+}
+
 }  // namespace
 
 void attention_causal(const float* q, int T_new, const int* pos, const float* K, const float* V,
@@ -23,47 +123,79 @@ void attention_causal(const float* q, int T_new, const int* pos, const float* K,
   const int group = n_q / n_kv;
   const int q_stride = n_q * d, kv_stride = n_kv * d;
   const float scale = float(1.0 / std::sqrt(double(d)));
-  const long items = long(T_new) * n_q;
-  // Threads only pay off past a few tens of thousands of multiply-adds (tiny models and
-  // short contexts run serially). Dynamic schedule: causal rows differ in length.
-  const long work = items * (pos[T_new - 1] + 1) * d;
-#pragma omp parallel for schedule(dynamic, 1) if (work >= (1L << 15))
-  for (long it = 0; it < items; ++it) {
-    const int i = int(it / n_q), h = int(it % n_q);
-    const int g = h / group;
-    const float* qh = q + size_t(i) * q_stride + size_t(h) * d;
-    const float* kb = K + size_t(g) * d;
-    const float* vb = V + size_t(g) * d;
-    const int n_keys = pos[i] + 1;
-    float acc[kMaxHeadDim];
-    std::fill(acc, acc + d, 0.f);
-    float m = -std::numeric_limits<float>::infinity();
-    float l = 0.f;
-    float s[kTile];
-    for (int t0 = 0; t0 < n_keys; t0 += kTile) {
-      const int nt = std::min(kTile, n_keys - t0);
-      float mt = -std::numeric_limits<float>::infinity();
-      for (int j = 0; j < nt; ++j) {
-        s[j] = simd::dot(qh, kb + size_t(t0 + j) * kv_stride, d) * scale;
-        mt = std::max(mt, s[j]);
+  // Work item: (kv head, tile of qt consecutive queries) -> qt * group rows.
+  const int qt = std::max(1, std::min(T_new, kRows / group));
+  const int n_tiles = (T_new + qt - 1) / qt;
+  const long items = long(n_tiles) * n_kv;
+  int max_pos = 0;
+  for (int i = 0; i < T_new; ++i) max_pos = std::max(max_pos, pos[i]);
+  // Threads only pay off past a few tens of thousands of multiply-adds.
+  const long work = long(T_new) * n_q * (max_pos + 1) * d;
+  std::atomic<long> next{0};
+
+  auto run = [&] {
+    thread_local Scratch sc;
+    const int R = qt * group;
+    sc.qs.resize(size_t(R) * d);
+    sc.kt.resize(size_t(d) * kKT);
+    sc.s.resize(size_t(R) * kKT);
+    sc.o.resize(size_t(R) * d);
+    sc.m.resize(R);
+    sc.l.resize(R);
+    sc.lim.resize(R);
+    // Items handed out from the last (longest causal rows) down, so the short ones fill
+    // the gaps at the end.
+    for (long it; (it = next.fetch_add(1, std::memory_order_relaxed)) < items;) {
+      const long rit = items - 1 - it;
+      const int tile = int(rit / n_kv), g = int(rit % n_kv);
+      const int i0 = tile * qt, nq = std::min(qt, T_new - i0);
+      const int rows = nq * group;
+      int kmax = 0;
+      for (int a = 0; a < nq; ++a)
+        for (int hh = 0; hh < group; ++hh) {
+          const int r = a * group + hh;
+          const float* src = q + size_t(i0 + a) * q_stride + size_t(g * group + hh) * d;
+          for (int c = 0; c < d; ++c) sc.qs[size_t(r) * d + c] = src[c] * scale;
+          sc.lim[r] = pos[i0 + a];
+          sc.m[r] = kNegInf;
+          sc.l[r] = 0.f;
+          std::fill(sc.o.begin() + size_t(r) * d, sc.o.begin() + size_t(r + 1) * d, 0.f);
+        }
+      for (int a = 0; a < nq; ++a) kmax = std::max(kmax, pos[i0 + a]);
+      const float* kb = K + size_t(g) * d;
+      const float* vb = V + size_t(g) * d;
+      for (int t0 = 0; t0 <= kmax; t0 += kKT) {
+        const int nt = std::min(kKT, kmax + 1 - t0);
+        const int ntp = (nt + 15) / 16 * 16;
+        for (int j = 0; j < ntp; ++j)
+          for (int c = 0; c < d; ++c)
+            sc.kt[size_t(c) * kKT + j] = j < nt ? kb[size_t(t0 + j) * kv_stride + c] : 0.f;
+        scores(sc.qs.data(), sc.kt.data(), rows, d, ntp, sc.s.data());
+        for (int r = 0; r < rows; ++r) {
+          const int n = std::min(nt, std::max(0, sc.lim[r] - t0 + 1));
+          float* sr = sc.s.data() + size_t(r) * kKT;
+          if (n == 0) {
+            std::fill(sr, sr + ntp, 0.f);
+            continue;
+          }
+          softmax_tile(sr, n, ntp, sc.m[r], sc.l[r], sc.o.data() + size_t(r) * d, d);
+        }
+        accumulate_pv(sc.s.data(), vb + size_t(t0) * kv_stride, size_t(kv_stride), rows, d, nt,
+                      sc.o.data());
       }
-      const float m_new = std::max(m, mt);
-      // Rescale what was accumulated under the old max (exp(-inf) = 0 on the first tile).
-      const float corr = std::exp(m - m_new);
-      l *= corr;
-      bool first = true;
-      for (int j = 0; j < nt; ++j) {
-        const float p = std::exp(s[j] - m_new);
-        l += p;
-        simd::scale_axpy(first ? corr : 1.f, p, vb + size_t(t0 + j) * kv_stride, acc, d);
-        first = false;
-      }
-      m = m_new;
+      for (int a = 0; a < nq; ++a)
+        for (int hh = 0; hh < group; ++hh) {
+          const int r = a * group + hh;
+          float* dst = out + size_t(i0 + a) * q_stride + size_t(g * group + hh) * d;
+          const float inv = 1.f / sc.l[r];
+          for (int c = 0; c < d; ++c) dst[c] = sc.o[size_t(r) * d + c] * inv;
+        }
     }
-    float* o = out + size_t(i) * q_stride + size_t(h) * d;
-    const float inv = 1.f / l;
-    for (int c = 0; c < d; ++c) o[c] = acc[c] * inv;
-  }
+  };
+  if (work >= (1L << 15) && items > 1)
+    parallel(run);
+  else
+    run();
 }
 
 }  // namespace lr

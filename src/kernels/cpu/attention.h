@@ -11,7 +11,8 @@ constexpr int kMaxHeadDim = 256;
 // K,V [>= max pos + 1, n_kv*d]  the cache of this layer, rows filled up to max pos
 // out [T_new, n_q*d]   softmax(q k^T / sqrt(d)) v per head; q head h uses kv head
 //                      h / (n_q / n_kv).
-// OpenMP over (query, head); call outside any parallel region.
+// Tiled: the q heads sharing a kv head are scored against one key tile at a time (small
+// GEMMs), spread over our threads; nests serially inside a parallel region.
 void attention_causal(const float* q, int T_new, const int* pos, const float* K, const float* V,
                       int n_q, int n_kv, int d, float* out);
 

@@ -2,14 +2,12 @@
 
 #include <vector>
 
+#include "kernels/cpu/gemv_rows.h"
 #include "kernels/cpu/simd.h"
 
 namespace lr {
 
 namespace {
-
-// Below this many multiply-adds a parallel region costs more than it saves.
-constexpr long kParallelMinWork = 1L << 15;
 
 #ifndef LR_GEMV_PREFETCH
 #define LR_GEMV_PREFETCH 1024
@@ -148,37 +146,35 @@ inline float dot1(const T* w, int K, const float* x) {
 template <typename T>
 void gemv(const T* W, int N, int K, const float* bias, const float* x, int M, float* y,
           bool accumulate, const float* xs = nullptr) {
-  const int nblocks = (N + 3) / 4;
-  const bool par = long(N) * K * M >= kParallelMinWork;
   // Blocks of 4 rows; for M > 1 the 4 rows are re-read from L1/L2 for each x row, so the
   // weights still come from memory once.
-#pragma omp parallel for schedule(static) if (par)
-  for (int b = 0; b < nblocks; ++b) {
-    const int n0 = b * 4;
-    const T* w = W + size_t(n0) * K;
-    for (int m = 0; m < M; ++m) {
-      const float* xm = x + size_t(m) * K;
-      float* ym = y + size_t(m) * N;
-      float s[4];
-      int cnt = N - n0 < 4 ? N - n0 : 4;
-      if (cnt == 4) {
+  auto rows = [&](int n0, int n1) {
+    for (; n0 < n1; n0 += 4) {
+      const T* w = W + size_t(n0) * K;
+      for (int m = 0; m < M; ++m) {
+        const float* xm = x + size_t(m) * K;
+        float* ym = y + size_t(m) * N;
+        float s[4];
+        int cnt = N - n0 < 4 ? N - n0 : 4;
+        if (cnt == 4) {
 #if LR_HAVE_AVX2
-        if constexpr (sizeof(T) == 2)
-          dot4_bf16(w, K, xm, xs + size_t(m) * K, s);
-        else
+          if constexpr (sizeof(T) == 2)
+            dot4_bf16(w, K, xm, xs + size_t(m) * K, s);
+          else
 #endif
-          dot4(w, K, xm, s);
-      } else {
-        for (int j = 0; j < cnt; ++j) s[j] = dot1(w + size_t(j) * K, K, xm);
-      }
-      for (int j = 0; j < cnt; ++j) {
-        float v = s[j] + (bias ? bias[n0 + j] : 0.f);
-        ym[n0 + j] = accumulate ? ym[n0 + j] + v : v;
+            dot4(w, K, xm, s);
+        } else {
+          for (int j = 0; j < cnt; ++j) s[j] = dot1(w + size_t(j) * K, K, xm);
+        }
+        for (int j = 0; j < cnt; ++j) {
+          float v = s[j] + (bias ? bias[n0 + j] : 0.f);
+          ym[n0 + j] = accumulate ? ym[n0 + j] + v : v;
+        }
       }
     }
-  }
+  };
+  for_row_chunks(N, long(N) * K * M, size_t(K) * sizeof(T), rows);
 }
-
 }  // namespace
 
 void gemv_f32(const float* W, int N, int K, const float* bias, const float* x, int M, float* y,

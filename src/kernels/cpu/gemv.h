@@ -15,4 +15,19 @@ void gemv_f32(const float* W, int N, int K, const float* bias, const float* x, i
 void gemv_bf16(const uint16_t* W, int N, int K, const float* bias, const float* x, int M, float* y,
                bool accumulate = false);
 
+// int8 weight-only ("q8"): each run of kQ8Block consecutive weights of a row (the last one
+// of a row may be shorter) shares one f32 scale, w ~= q * scale, q in [-127, 127]
+// (symmetric, scale = max|w| / 127, rounded to nearest). 1.125 bytes per weight.
+constexpr int kQ8Block = 32;
+inline int q8_blocks(int K) {
+  return (K + kQ8Block - 1) / kQ8Block;
+}
+// W [N, K] f32 -> q [N, K] and scales [N, q8_blocks(K)].
+void quantize_q8(const float* W, int N, int K, int8_t* q, float* scales);
+// Rows [n0, n0 + n) back to f32 (dst [n, K]).
+void dequantize_q8(const int8_t* q, const float* scales, int n0, int n, int K, float* dst);
+// As gemv_f32 with W in q8; x stays f32 (weight-only quantization).
+void gemv_q8(const int8_t* q, const float* scales, int N, int K, const float* bias, const float* x,
+             int M, float* y, bool accumulate = false);
+
 }  // namespace lr

@@ -1,7 +1,7 @@
 #pragma once
 // y = x W^T + b for a batch of M activation rows. Small M goes to the hand-written GEMV
 // (OpenBLAS sgemm is several times off the memory bound there), large M to cblas_sgemm.
-// Must not be called from inside an OpenMP parallel region (BLAS threads are separate).
+// Must not be called from inside a parallel region (BLAS threads are separate).
 #include <cstdint>
 
 namespace lr {
@@ -17,5 +17,9 @@ void linear_f32(const float* x, int M, int K, const float* W, int N, const float
 // scratch and multiplied with sgemm.
 void linear_bf16(const float* x, int M, int K, const uint16_t* W, int N, const float* bias,
                  float* y, bool accumulate = false);
+
+// W in q8 (see gemv.h: quantize_q8); large M dequantizes row tiles for sgemm.
+void linear_q8(const float* x, int M, int K, const int8_t* W, const float* scales, int N,
+               const float* bias, float* y, bool accumulate = false);
 
 }  // namespace lr

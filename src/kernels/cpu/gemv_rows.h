@@ -1,0 +1,33 @@
+#pragma once
+// Shared by the GEMV kernels: output rows split into chunks that the compute threads take
+// dynamically. On a shared machine a thread is often preempted for a few ms; with a static
+// half each, the whole call would wait for it, while chunks let the other thread carry on.
+#include <algorithm>
+#include <atomic>
+
+#include "core/threads.h"
+
+namespace lr {
+
+// Below this many multiply-adds a parallel call costs more than it saves.
+constexpr long kGemvParallelMinWork = 1L << 15;
+
+// rows(n0, n1) over [0, N) in chunks of a multiple of 4 rows holding ~64 KB of weights
+// (row_bytes each): big enough that taking one (an atomic add) costs ~1 %, small enough to
+// balance. work: multiply-adds of the whole call, to stay serial when tiny.
+template <class F>
+void for_row_chunks(int N, long work, size_t row_bytes, F&& rows) {
+  if (work < kGemvParallelMinWork || num_threads() < 2) {
+    rows(0, N);
+    return;
+  }
+  const int chunk = std::max(4, int((size_t(64) << 10) / std::max<size_t>(row_bytes, 1)) & ~3);
+  const int nchunks = (N + chunk - 1) / chunk;
+  std::atomic<int> next{0};
+  parallel([&] {
+    for (int c; (c = next.fetch_add(1, std::memory_order_relaxed)) < nchunks;)
+      rows(c * chunk, std::min(N, (c + 1) * chunk));
+  });
+}
+
+}  // namespace lr
