@@ -6,6 +6,7 @@
 #include "core/error.h"
 #include "core/threads.h"
 #include "core/timer.h"
+#include "demo/demo_generation.h"
 #include "demo/synth_traces.h"
 #include "eval/eval_run.h"
 #include "io/atomic_file.h"
@@ -154,8 +155,9 @@ int run_demo(DemoOptions o) {
   }
   std::cout << read_file(eval_dir + "/summary.md") << "\nreports (CSV, JSON, SVG charts) in "
             << eval_dir << "\n";
-  banner("5/5 routed generation");
-  std::cout << "not available yet in this build (issue 4: routed inference)\n";
+  banner("5/5 routed generation with the KV cache (greedy), routed vs all blocks open");
+  demo_generation(model, adapters_run + "/final", synth_tool_path(data_dir, "eval"),
+                  synth_planning_path(data_dir, "eval"), o.quick ? 16 : 64);
 
   std::cout << "\ndemo finished in " << total.seconds() << " s; artifacts in " << o.work_dir
             << "\n";

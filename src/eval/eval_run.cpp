@@ -60,10 +60,23 @@ EvalResults run_eval(const EvalRunConfig& cfg) {
   RouterWeights* routers = ad && ad->routers ? &*ad->routers : nullptr;
   EvalResults r = evaluate(w, lora, routers, samples, eo, origins);
 
-  // Wall clock needs routed inference with a KV cache (branch `route`); say so honestly.
-  r.wallclock.note = cfg.wallclock
-                         ? "not measured: routed inference with a KV cache is not in this build"
-                         : "not measured: --no-wallclock";
+  if (!cfg.wallclock) {
+    r.wallclock.note = "not measured: --no-wallclock";
+  } else if (!routers) {
+    r.wallclock.note = "not measured: the adapters have no routers";
+  } else {
+    // A few prompts of each step type, prefilled whole (one step) then decoded.
+    std::vector<std::vector<int>> prompts;
+    int taken[2] = {0, 0};
+    for (const TokenizedSample& t : samples) {
+      int& n = taken[int(t.label)];
+      if (n >= cfg.wallclock_prompts_per_type) continue;
+      ++n;
+      prompts.emplace_back(t.ids.begin(), t.ids.end());
+    }
+    note("wall clock: " + std::to_string(prompts.size()) + " prompts, routed vs all blocks");
+    r.wallclock = measure_wallclock(cfg.model_dir, cfg.adapters_dir, prompts, 16);
+  }
   r.meta = Json{{"model", cfg.model_dir},
                 {"adapters", cfg.adapters_dir},
                 {"data", data_reports},

@@ -19,6 +19,7 @@ struct EvalRunConfig {
   int batch_size = 4;
   int threads = 0;
   bool wallclock = true;
+  int wallclock_prompts_per_type = 3;
   LossOn loss_on = LossOn::All;
   std::function<void(const std::string&)> progress;
 };

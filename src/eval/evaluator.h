@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "eval/wallclock.h"
 #include "io/json.h"
 #include "layerroute/lora.h"
 #include "layerroute/router.h"
@@ -70,13 +71,6 @@ struct SampleRecord {
 
 // Prefill/decode speed with the KV cache, routed vs every block. Filled by the routed
 // inference path once it exists; until then measured = false with the reason in note.
-struct WallClock {
-  bool measured = false;
-  std::string note = "not measured: routed inference with a KV cache is not in this build";
-  int prompts = 0;
-  double prefill_tok_s_routed = 0, prefill_tok_s_all = 0;
-  double decode_tok_s_routed = 0, decode_tok_s_all = 0;
-};
 
 struct EvalResults {
   std::string model_type;

@@ -87,7 +87,11 @@ Json results_json(const EvalResults& r) {
            {"prefill_tok_s_routed", w.measured ? Json(w.prefill_tok_s_routed) : Json()},
            {"prefill_tok_s_all", w.measured ? Json(w.prefill_tok_s_all) : Json()},
            {"decode_tok_s_routed", w.measured ? Json(w.decode_tok_s_routed) : Json()},
-           {"decode_tok_s_all", w.measured ? Json(w.decode_tok_s_all) : Json()}};
+           {"decode_tok_s_all", w.measured ? Json(w.decode_tok_s_all) : Json()},
+           {"decode_tokens", w.decode_tokens},
+           {"mean_blocks_run", w.measured ? Json(w.mean_blocks_run) : Json()},
+           {"n_layers", w.n_layers},
+           {"predicted_speedup", w.measured ? Json(w.predicted_speedup) : Json()}};
   Json samples = Json::array();
   for (const SampleRecord& s : r.samples) {
     Json x;

@@ -91,7 +91,11 @@ std::string summary_markdown(const EvalResults& r) {
     o << "| decode tok/s | " << fmt_num(w.decode_tok_s_routed, 1) << " | "
       << fmt_num(w.decode_tok_s_all, 1) << " | "
       << fmt_num(w.decode_tok_s_routed / w.decode_tok_s_all, 3) << "× |\n";
-    o << "\n" << w.prompts << " prompts. " << w.note << "\n";
+    o << "\nRouted runs " << fmt_num(w.mean_blocks_run, 2) << " of " << w.n_layers
+      << " blocks per prompt on average; predicted decode speed-up "
+      << fmt_num(w.predicted_speedup, 3) << "×, realised "
+      << fmt_num(w.decode_tok_s_routed / w.decode_tok_s_all, 3) << "×. " << w.prompts
+      << " prompts, " << w.decode_tokens << " decoded tokens each; " << w.note << ".\n";
   }
   return o.str();
 }
