@@ -19,7 +19,7 @@ struct DemoOptions {
   uint64_t seed = 2024;
   // Sizes; the defaults fit ~10 minutes on 2 cores, `quick` shrinks them for tests.
   int train_per_type = 1200, eval_per_type = 100;
-  int64_t base_steps = 300, adapter_steps = 120;
+  int64_t base_steps = 150, adapter_steps = 80;
   int max_seq_len = 256;
   bool quick = false;
 };
