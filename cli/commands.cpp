@@ -13,6 +13,7 @@ namespace lr::cli {
   X(init_random)       \
   X(bench)             \
   X(train)             \
+  X(bench_train)       \
   X(demo)
 #define LR_DECLARE(name) void register_##name(CLI::App& app);
 LR_COMMANDS(LR_DECLARE)
