@@ -13,6 +13,7 @@ namespace lr::cli {
   X(init_random)       \
   X(bench)             \
   X(train)             \
+  X(bench_train)       \
   X(demo)              \
   X(eval)              \
   X(sweep)

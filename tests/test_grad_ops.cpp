@@ -156,7 +156,7 @@ TEST(GradOps, CausalGqaAttentionWithPadding) {
   };
   auto qf = to_f(q), kf = to_f(k), vf = to_f(v), Rf = to_f(R);
   std::vector<float> out(rows * T * Qd), lse(rows * nh * T),
-      scratch(ops::attention_scratch_floats(T));
+      scratch(ops::attention_scratch_floats(rows, T, nh, nkv, hd));
   ops::attention_fwd(qf.data(), kf.data(), vf.data(), mask.data(), rows, T, nh, nkv, hd, out.data(),
                      lse.data(), scratch.data());
   double lf = 0;
@@ -164,7 +164,8 @@ TEST(GradOps, CausalGqaAttentionWithPadding) {
   EXPECT_NEAR(lf, ref(), 1e-5);
   std::vector<float> dq(q.size()), dk(k.size()), dv(v.size());
   ops::attention_bwd(qf.data(), kf.data(), vf.data(), out.data(), lse.data(), Rf.data(),
-                     mask.data(), rows, T, nh, nkv, hd, dq.data(), dk.data(), dv.data());
+                     mask.data(), rows, T, nh, nkv, hd, dq.data(), dk.data(), dv.data(),
+                     scratch.data());
   expect_grad_close(dq, numeric_grad(q, ref), 1e-4, "dq");
   expect_grad_close(dk, numeric_grad(k, ref), 1e-4, "dk");
   expect_grad_close(dv, numeric_grad(v, ref), 1e-4, "dv");

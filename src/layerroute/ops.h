@@ -18,7 +18,8 @@ void rmsnorm_bwd(const float* x, const float* w, const float* inv_rms, const flo
 
 // ---- Dropout from a counter-based mask: y[i] = keep(key, i) ? x[i] / (1 - p) : 0 ----
 // The same (key, p) reproduces the mask, so backward regenerates it instead of storing it.
-void dropout(const float* x, float* y, size_t n, float p, uint64_t key);
+// Element i uses the mask bit of index first + i (backward over a slice of the rows).
+void dropout(const float* x, float* y, size_t n, float p, uint64_t key, uint64_t first = 0);
 
 // ---- Linear with frozen or trainable W, optional bias and LoRA ----
 struct LoraOp {
@@ -30,6 +31,7 @@ struct LoraOp {
   uint64_t key = 0;     // dropout mask key
   float* dA = nullptr;  // gradients (+=)
   float* dB = nullptr;
+  uint64_t first = 0;  // dropout mask index of x[0] (backward over a slice of the rows)
 };
 // y (= or += when accumulate) x W^T + b + scale * (drop(x) A^T) B^T.
 // u [N, rank] keeps drop(x) A^T for backward; scratch [N, in] is used when dropout is on.
@@ -53,14 +55,24 @@ void rope_bwd(float* dx, int rows, int T, int n_heads, int hd, const float* cos_
 // ---- Causal GQA attention with key padding mask (mask[b*T+j] == 0: key j excluded) ----
 // q/out [rows*T, nh*hd], k/v [rows*T, nkv*hd], lse [rows, nh, T] (log-sum-exp kept for
 // backward, which recomputes the probabilities instead of storing T x T per head).
-// scratch: attention_scratch_floats(T) floats. A query with no visible key outputs 0.
-size_t attention_scratch_floats(int T);
+// scratch: attention_scratch_floats(...) floats (shared by forward and backward). A query
+// with no visible key outputs 0.
+size_t attention_scratch_floats(int rows, int T, int nh, int nkv, int hd);
 void attention_fwd(const float* q, const float* k, const float* v, const uint8_t* mask, int rows,
                    int T, int nh, int nkv, int hd, float* out, float* lse, float* scratch);
 // dq, dk, dv are overwritten.
 void attention_bwd(const float* q, const float* k, const float* v, const float* out,
                    const float* lse, const float* dout, const uint8_t* mask, int rows, int T,
-                   int nh, int nkv, int hd, float* dq, float* dk, float* dv);
+                   int nh, int nkv, int hd, float* dq, float* dk, float* dv, float* scratch);
+
+// ---- Small single-threaded GEMM for use inside parallel regions ----
+// C[M,N] (= or += when accumulate) sum_k A(r,k) B(k,c), A(r,k) = A[r*a_rs + k*a_ks] (so
+// either layout of A), B row-major with row stride ldb, C row-major with row stride ldc.
+void small_gemm(int M, int N, int K, const float* A, long a_rs, long a_ks, const float* B, long ldb,
+                float* C, long ldc, bool accumulate);
+
+// ---- Vectorised exp (AVX2 polynomial, ~2 ulp; 0 below -87.3), y may alias x ----
+void exp_array(const float* x, float* y, size_t n);
 
 // ---- SwiGLU: act = silu(g) * u ----
 void swiglu_fwd(const float* g, const float* u, float* act, size_t n);

@@ -1,110 +1,231 @@
-// Causal grouped-query attention, forward and backward. Probabilities are recomputed in
-// backward from the kept log-sum-exp (one extra q.k per pair) so training never stores
-// T x T per head.
+// Causal grouped-query attention, forward and backward, in query blocks of kBq rows: the
+// scores of a block against its visible keys are one small GEMM (Q K^T with K transposed
+// once per call), softmax is vectorised, and the products with V / dO / K / Q are GEMMs too.
+// Probabilities are recomputed in backward from the kept log-sum-exp, so training never
+// stores T x T per head. Every task writes its own outputs (backward: per-q-head partial
+// dK/dV, summed over the group in a fixed order), so results do not depend on scheduling.
 #include <omp.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
 
 #include "layerroute/ops.h"
+#include "layerroute/ops_simd.h"
 
 namespace lr::ops {
 
 namespace {
+
+constexpr int kBq = 64;  // query rows per block: the S tile (64 x T) stays in L2
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
+struct Scratch {
+  float *kt, *vt, *bias, *tiles, *dkp, *dvp;
+};
+
+Scratch carve(float* s, int rows, int T, int nh, int nkv, int hd) {
+  Scratch c;
+  const long kv = long(rows) * nkv * hd * T, part = long(rows) * nh * T * hd;
+  c.kt = s, c.vt = c.kt + kv, c.bias = c.vt + kv, c.tiles = c.bias + long(rows) * T;
+  c.dkp = c.tiles + long(omp_get_max_threads()) * 2 * kBq * T, c.dvp = c.dkp + part;
+  return c;
+}
+
+// dst [rows, nkv, hd, T] = src [rows, T, nkv * hd] transposed per (row, kv head).
+void transpose_kv(const float* src, int rows, int T, int nkv, int hd, float* dst) {
+  const long Kd = long(nkv) * hd;
+#pragma omp parallel for schedule(static)
+  for (long task = 0; task < long(rows) * nkv; ++task) {
+    const long b = task / nkv, kh = task % nkv;
+    float* d = dst + task * hd * T;
+    for (int t = 0; t < T; ++t) {
+      const float* s = src + (b * T + t) * Kd + kh * hd;
+      for (int x = 0; x < hd; ++x) d[long(x) * T + t] = s[x];
+    }
+  }
+}
+
+// Additive key mask: 0 for real keys, -inf for padding.
+void key_bias(const uint8_t* mask, long n, float* bias) {
+  for (long i = 0; i < n; ++i) bias[i] = mask[i] ? 0.f : kNegInf;
+}
+
+// x[j] = s[j] * scale + bias[j] for j < n; returns the max.
+float scale_bias_max(float* s, const float* bias, int n, float scale) {
+  int j = 0;
+  float mx = kNegInf;
+#ifdef __AVX2__
+  __m256 vm = _mm256_set1_ps(kNegInf);
+  const __m256 vs = _mm256_set1_ps(scale);
+  for (; j + 8 <= n; j += 8) {
+    const __m256 x = _mm256_fmadd_ps(_mm256_loadu_ps(s + j), vs, _mm256_loadu_ps(bias + j));
+    _mm256_storeu_ps(s + j, x);
+    vm = _mm256_max_ps(vm, x);
+  }
+  mx = simd::hmax8(vm);
+#endif
+  for (; j < n; ++j) {
+    s[j] = s[j] * scale + bias[j];
+    mx = s[j] > mx ? s[j] : mx;
+  }
+  return mx;
+}
+
+// s[j] = exp(s[j] - sub) for j < n; returns the sum.
+float exp_sub_sum(float* s, int n, float sub) {
+  int j = 0;
+  float sum = 0.f;
+#ifdef __AVX2__
+  __m256 acc = _mm256_setzero_ps();
+  const __m256 vsub = _mm256_set1_ps(sub);
+  for (; j + 8 <= n; j += 8) {
+    const __m256 p = simd::exp8(_mm256_sub_ps(_mm256_loadu_ps(s + j), vsub));
+    _mm256_storeu_ps(s + j, p);
+    acc = _mm256_add_ps(acc, p);
+  }
+  sum = simd::hsum8(acc);
+#endif
+  for (; j < n; ++j) {
+    s[j] = simd::exp1(s[j] - sub);
+    sum += s[j];
+  }
+  return sum;
+}
+
+// ds[j] = p[j] * (dp[j] - D) * scale, in place over dp.
+void softmax_grad(const float* p, float* dp, int n, float D, float scale) {
+  int j = 0;
+#ifdef __AVX2__
+  const __m256 vd = _mm256_set1_ps(D), vs = _mm256_set1_ps(scale);
+  for (; j + 8 <= n; j += 8) {
+    const __m256 x = _mm256_sub_ps(_mm256_loadu_ps(dp + j), vd);
+    _mm256_storeu_ps(dp + j, _mm256_mul_ps(_mm256_mul_ps(_mm256_loadu_ps(p + j), x), vs));
+  }
+#endif
+  for (; j < n; ++j) dp[j] = p[j] * (dp[j] - D) * scale;
+}
+
 inline float dot(const float* a, const float* b, int n) {
   float s = 0.f;
 #pragma omp simd reduction(+ : s)
   for (int i = 0; i < n; ++i) s += a[i] * b[i];
   return s;
 }
+
 }  // namespace
 
-size_t attention_scratch_floats(int T) {
-  return size_t(omp_get_max_threads()) * size_t(T);
+size_t attention_scratch_floats(int rows, int T, int nh, int nkv, int hd) {
+  const size_t r = size_t(rows), t = size_t(T);
+  return 2 * r * size_t(nkv) * size_t(hd) * t + r * t +
+         size_t(omp_get_max_threads()) * 2 * kBq * t + 2 * r * size_t(nh) * t * size_t(hd);
 }
 
 void attention_fwd(const float* q, const float* k, const float* v, const uint8_t* mask, int rows,
                    int T, int nh, int nkv, int hd, float* out, float* lse, float* scratch) {
-  const int group = nh / nkv;
+  const int group = nh / nkv, nqb = (T + kBq - 1) / kBq;
   const long Qd = long(nh) * hd, Kd = long(nkv) * hd;
   const float scale = 1.f / std::sqrt(float(hd));
-  const long total = long(rows) * nh * T;
-  // Interleaved static schedule balances the causal triangle; every output is independent.
-#pragma omp parallel for schedule(static, 1)
-  for (long idx = 0; idx < total; ++idx) {
-    const int i = int(idx % T);
-    const int h = int((idx / T) % nh);
-    const int b = int(idx / (long(T) * nh));
-    const int kh = h / group;
-    float* s = scratch + long(omp_get_thread_num()) * T;
-    const float* qi = q + (long(b) * T + i) * Qd + long(h) * hd;
-    float* oi = out + (long(b) * T + i) * Qd + long(h) * hd;
-    float mx = -std::numeric_limits<float>::infinity();
-    for (int j = 0; j <= i; ++j) {
-      if (!mask[long(b) * T + j]) continue;
-      s[j] = dot(qi, k + (long(b) * T + j) * Kd + long(kh) * hd, hd) * scale;
-      if (s[j] > mx) mx = s[j];
+  const Scratch sc = carve(scratch, rows, T, nh, nkv, hd);
+  transpose_kv(k, rows, T, nkv, hd, sc.kt);
+  key_bias(mask, long(rows) * T, sc.bias);
+  const long tasks = long(rows) * nh * nqb;
+  // Largest query blocks first, so the dynamic schedule ends balanced.
+#pragma omp parallel for schedule(dynamic, 1)
+  for (long task = 0; task < tasks; ++task) {
+    const int qb = nqb - 1 - int(task % nqb);
+    const int h = int((task / nqb) % nh), b = int(task / (long(nqb) * nh)), kh = h / group;
+    const int i0 = qb * kBq, i1 = std::min(T, i0 + kBq), m = i1 - i0, kn = i1;
+    float* S = sc.tiles + long(omp_get_thread_num()) * 2 * kBq * T;
+    const float* qb_ptr = q + (long(b) * T + i0) * Qd + long(h) * hd;
+    small_gemm(m, kn, hd, qb_ptr, Qd, 1, sc.kt + (long(b) * nkv + kh) * hd * T, T, S, T, false);
+    float inv[kBq];
+    for (int r = 0; r < m; ++r) {
+      const int i = i0 + r;
+      float* s = S + long(r) * T;
+      const float mx = scale_bias_max(s, sc.bias + long(b) * T, i + 1, scale);
+      std::fill(s + i + 1, s + kn, 0.f);
+      float* l = lse + (long(b) * nh + h) * T + i;
+      if (mx == kNegInf) {  // no visible key: output 0
+        std::fill(s, s + i + 1, 0.f);
+        *l = kNegInf, inv[r] = 0.f;
+        continue;
+      }
+      const float sum = exp_sub_sum(s, i + 1, mx);
+      *l = mx + std::log(sum), inv[r] = 1.f / sum;
     }
-    std::memset(oi, 0, sizeof(float) * size_t(hd));
-    float* l = lse + (long(b) * nh + h) * T + i;
-    if (mx == -std::numeric_limits<float>::infinity()) {  // no visible key
-      *l = mx;
-      continue;
-    }
-    double sum = 0;
-    for (int j = 0; j <= i; ++j) {
-      if (!mask[long(b) * T + j]) continue;
-      const float p = std::exp(s[j] - mx);
-      sum += p;
-      const float* vj = v + (long(b) * T + j) * Kd + long(kh) * hd;
-      for (int d = 0; d < hd; ++d) oi[d] += p * vj[d];
-    }
-    const float inv = float(1.0 / sum);
-    for (int d = 0; d < hd; ++d) oi[d] *= inv;
-    *l = mx + float(std::log(sum));
+    float* o = out + (long(b) * T + i0) * Qd + long(h) * hd;
+    small_gemm(m, hd, kn, S, T, 1, v + long(b) * T * Kd + long(kh) * hd, Kd, o, Qd, false);
+    for (int r = 0; r < m; ++r)
+      for (int x = 0; x < hd; ++x) o[long(r) * Qd + x] *= inv[r];
   }
 }
 
 void attention_bwd(const float* q, const float* k, const float* v, const float* out,
                    const float* lse, const float* dout, const uint8_t* mask, int rows, int T,
-                   int nh, int nkv, int hd, float* dq, float* dk, float* dv) {
-  const int group = nh / nkv;
+                   int nh, int nkv, int hd, float* dq, float* dk, float* dv, float* scratch) {
+  const int group = nh / nkv, nqb = (T + kBq - 1) / kBq;
   const long Qd = long(nh) * hd, Kd = long(nkv) * hd;
   const float scale = 1.f / std::sqrt(float(hd));
-  const long tasks = long(rows) * nkv;
-  // One task per (row, kv head) owns that slice of dk/dv and its q heads' dq: no races,
-  // and every sum runs in a fixed order.
-#pragma omp parallel for schedule(static)
+  const Scratch sc = carve(scratch, rows, T, nh, nkv, hd);
+  transpose_kv(k, rows, T, nkv, hd, sc.kt);
+  transpose_kv(v, rows, T, nkv, hd, sc.vt);
+  key_bias(mask, long(rows) * T, sc.bias);
+  const long tasks = long(rows) * nh;
+#pragma omp parallel for schedule(dynamic, 1)
   for (long task = 0; task < tasks; ++task) {
-    const int b = int(task / nkv), kh = int(task % nkv);
-    for (int j = 0; j < T; ++j) {
-      std::memset(dk + (long(b) * T + j) * Kd + long(kh) * hd, 0, sizeof(float) * size_t(hd));
-      std::memset(dv + (long(b) * T + j) * Kd + long(kh) * hd, 0, sizeof(float) * size_t(hd));
-    }
-    for (int h = kh * group; h < (kh + 1) * group; ++h) {
-      for (int i = 0; i < T; ++i) {
-        const long qo = (long(b) * T + i) * Qd + long(h) * hd;
-        float* dqi = dq + qo;
-        std::memset(dqi, 0, sizeof(float) * size_t(hd));
+    const int h = int(task % nh), b = int(task / nh), kh = h / group;
+    float* P = sc.tiles + long(omp_get_thread_num()) * 2 * kBq * T;
+    float* dS = P + long(kBq) * T;
+    float* dkp = sc.dkp + task * T * hd;
+    float* dvp = sc.dvp + task * T * hd;
+    std::memset(dkp, 0, sizeof(float) * size_t(T) * size_t(hd));
+    std::memset(dvp, 0, sizeof(float) * size_t(T) * size_t(hd));
+    const float* kt = sc.kt + (long(b) * nkv + kh) * hd * T;
+    const float* vt = sc.vt + (long(b) * nkv + kh) * hd * T;
+    const float* kb = k + long(b) * T * Kd + long(kh) * hd;
+    const float* bias = sc.bias + long(b) * T;
+    for (int qb = 0; qb < nqb; ++qb) {
+      const int i0 = qb * kBq, i1 = std::min(T, i0 + kBq), m = i1 - i0, kn = i1;
+      const long qo = (long(b) * T + i0) * Qd + long(h) * hd;
+      small_gemm(m, kn, hd, q + qo, Qd, 1, kt, T, P, T, false);
+      small_gemm(m, kn, hd, dout + qo, Qd, 1, vt, T, dS, T, false);
+      for (int r = 0; r < m; ++r) {
+        const int i = i0 + r;
+        float* p = P + long(r) * T;
+        float* ds = dS + long(r) * T;
         const float l = lse[(long(b) * nh + h) * T + i];
-        if (l == -std::numeric_limits<float>::infinity()) continue;
-        const float* qi = q + qo;
-        const float* doi = dout + qo;
-        const float D = dot(doi, out + qo, hd);  // sum_j P_ij dP_ij
-        for (int j = 0; j <= i; ++j) {
-          if (!mask[long(b) * T + j]) continue;
-          const long ko = (long(b) * T + j) * Kd + long(kh) * hd;
-          const float p = std::exp(dot(qi, k + ko, hd) * scale - l);
-          const float ds = p * (dot(doi, v + ko, hd) - D) * scale;
-          const float* kj = k + ko;
-          float* dkj = dk + ko;
-          float* dvj = dv + ko;
-          for (int d = 0; d < hd; ++d) {
-            dqi[d] += ds * kj[d];
-            dkj[d] += ds * qi[d];
-            dvj[d] += p * doi[d];
-          }
+        if (l == kNegInf) {
+          std::fill(p, p + kn, 0.f);
+          std::fill(ds, ds + kn, 0.f);
+          continue;
+        }
+        scale_bias_max(p, bias, i + 1, scale);
+        exp_sub_sum(p, i + 1, l);
+        std::fill(p + i + 1, p + kn, 0.f);
+        const float D = dot(dout + qo + long(r) * Qd, out + qo + long(r) * Qd, hd);
+        softmax_grad(p, ds, i + 1, D, scale);
+        std::fill(ds + i + 1, ds + kn, 0.f);
+      }
+      small_gemm(m, hd, kn, dS, T, 1, kb, Kd, dq + qo, Qd, false);
+      small_gemm(kn, hd, m, dS, 1, T, q + qo, Qd, dkp, hd, true);
+      small_gemm(kn, hd, m, P, 1, T, dout + qo, Qd, dvp, hd, true);
+    }
+  }
+  // dK, dV of a kv head: the sum over its q heads, in head order.
+#pragma omp parallel for schedule(static)
+  for (long n = 0; n < long(rows) * T; ++n) {
+    const long b = n / T, t = n % T;
+    for (int kh = 0; kh < nkv; ++kh) {
+      float* dkr = dk + n * Kd + long(kh) * hd;
+      float* dvr = dv + n * Kd + long(kh) * hd;
+      for (int x = 0; x < hd; ++x) dkr[x] = dvr[x] = 0.f;
+      for (int g = 0; g < group; ++g) {
+        const long part = ((b * nh + kh * group + g) * T + t) * hd;
+        for (int x = 0; x < hd; ++x) {
+          dkr[x] += sc.dkp[part + x];
+          dvr[x] += sc.dvp[part + x];
         }
       }
     }

@@ -28,7 +28,7 @@ void linear_fwd(const float* x, long N, int in, int out, const float* W, const f
     const int r = lora->rank;
     const float* xin = x;
     if (lora->dropout > 0.f) {
-      dropout(x, scratch, size_t(N) * size_t(in), lora->dropout, lora->key);
+      dropout(x, scratch, size_t(N) * size_t(in), lora->dropout, lora->key, lora->first);
       xin = scratch;
     }
     gemm(false, true, N, r, in, 1.f, xin, in, lora->A, in, 0.f, u, r);
@@ -59,7 +59,7 @@ void linear_bwd(const float* x, const float* dy, long N, int in, int out, const 
     if (lora->dA) {
       const float* xin = x;
       if (drop) {
-        dropout(x, scratch, nin, lora->dropout, lora->key);
+        dropout(x, scratch, nin, lora->dropout, lora->key, lora->first);
         xin = scratch;
       }
       gemm(true, false, r, in, N, 1.f, scratch_r, r, xin, in, 1.f, lora->dA, in);
@@ -69,7 +69,7 @@ void linear_bwd(const float* x, const float* dy, long N, int in, int out, const 
         gemm(false, false, N, in, r, 1.f, scratch_r, r, lora->A, in, 1.f, dx, in);
       } else {
         gemm(false, false, N, in, r, 1.f, scratch_r, r, lora->A, in, 0.f, scratch, in);
-        dropout(scratch, scratch, nin, lora->dropout, lora->key);  // same mask as forward
+        dropout(scratch, scratch, nin, lora->dropout, lora->key, lora->first);  // forward's mask
 #pragma omp parallel for schedule(static)
         for (size_t i = 0; i < nin; ++i) dx[i] += scratch[i];
       }

@@ -5,8 +5,54 @@
 #include <cstring>
 
 #include "layerroute/ops.h"
+#include "layerroute/ops_simd.h"
 
 namespace lr::ops {
+
+namespace {
+
+float row_max(const float* x, int n) {
+  int j = 0;
+  float mx = x[0];
+#ifdef __AVX2__
+  if (n >= 8) {
+    __m256 vm = _mm256_loadu_ps(x);
+    for (j = 8; j + 8 <= n; j += 8) vm = _mm256_max_ps(vm, _mm256_loadu_ps(x + j));
+    mx = simd::hmax8(vm);
+  }
+#endif
+  for (; j < n; ++j) mx = x[j] > mx ? x[j] : mx;
+  return mx;
+}
+
+// x[j] = exp(x[j] - sub), kept for the gradient; returns the sum, accumulated in float
+// lanes over blocks of 1024 and across blocks in double.
+double exp_sub_sum(float* x, int n, float sub) {
+  double sum = 0;
+  for (int j0 = 0; j0 < n; j0 += 1024) {
+    const int j1 = n - j0 < 1024 ? n : j0 + 1024;
+    int j = j0;
+    float part = 0.f;
+#ifdef __AVX2__
+    __m256 acc = _mm256_setzero_ps();
+    const __m256 vs = _mm256_set1_ps(sub);
+    for (; j + 8 <= j1; j += 8) {
+      const __m256 p = simd::exp8(_mm256_sub_ps(_mm256_loadu_ps(x + j), vs));
+      _mm256_storeu_ps(x + j, p);
+      acc = _mm256_add_ps(acc, p);
+    }
+    part = simd::hsum8(acc);
+#endif
+    for (; j < j1; ++j) {
+      x[j] = simd::exp1(x[j] - sub);
+      part += x[j];
+    }
+    sum += part;
+  }
+  return sum;
+}
+
+}  // namespace
 
 double lm_head_ce(const float* hf, int H, const float* E, int V, const int32_t* pos,
                   const int32_t* tgt, long n, float gscale, float* dhf, float* dE, int chunk,
@@ -21,16 +67,10 @@ double lm_head_ce(const float* hf, int H, const float* E, int V, const int32_t* 
 #pragma omp parallel for schedule(static)
     for (int i = 0; i < C; ++i) {
       float* lg = logits + long(i) * V;
-      float mx = lg[0];
-      for (int j = 1; j < V; ++j) mx = lg[j] > mx ? lg[j] : mx;
+      const float mx = row_max(lg, V);
       const int t = tgt[c0 + i];
       const float target_logit = lg[t];
-      // One float exp per logit, kept for the gradient; the sum runs in double.
-      double sum = 0;
-      for (int j = 0; j < V; ++j) {
-        lg[j] = std::exp(lg[j] - mx);
-        sum += lg[j];
-      }
+      const double sum = exp_sub_sum(lg, V, mx);
       row_loss[i] = std::log(sum) - double(target_logit - mx);
       if (dhf) {
         const float k = float(double(gscale) / sum);

@@ -2,6 +2,7 @@
 #include <cmath>
 
 #include "layerroute/ops.h"
+#include "layerroute/ops_simd.h"
 #include "layerroute/ops_util.h"
 #include "layerroute/rng.h"
 
@@ -44,10 +45,10 @@ void rmsnorm_bwd(const float* x, const float* w, const float* inv_rms, const flo
   });
 }
 
-void dropout(const float* x, float* y, size_t n, float p, uint64_t key) {
+void dropout(const float* x, float* y, size_t n, float p, uint64_t key, uint64_t first) {
   const float keep_scale = 1.f / (1.f - p);
 #pragma omp parallel for schedule(static)
-  for (size_t i = 0; i < n; ++i) y[i] = uniform_at(key, i) >= p ? x[i] * keep_scale : 0.f;
+  for (size_t i = 0; i < n; ++i) y[i] = uniform_at(key, first + i) >= p ? x[i] * keep_scale : 0.f;
 }
 
 void rope_tables(int T, int hd, float theta, float* cos_t, float* sin_t) {
@@ -94,22 +95,69 @@ void rope_bwd(float* dx, int rows, int T, int nh, int hd, const float* cos_t, co
   rope_apply(dx, rows, T, nh, hd, cos_t, sin_t, -1.f);
 }
 
+void exp_array(const float* x, float* y, size_t n) {
+  size_t i = 0;
+#ifdef __AVX2__
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, simd::exp8(_mm256_loadu_ps(x + i)));
+#endif
+  for (; i < n; ++i) y[i] = simd::exp1(x[i]);
+}
+
+namespace {
+// Elementwise over [0, n) split statically across the team, 8 lanes at a time; f8 handles
+// a vector, f1 the scalar tail (and non-AVX2 builds).
+template <typename F8, typename F1>
+void elementwise(size_t n, F8&& f8, F1&& f1) {
+  parallel_ranges(long(n), [&](long i0, long i1) {
+    long i = i0;
+#ifdef __AVX2__
+    for (; i + 8 <= i1; i += 8) f8(size_t(i));
+#else
+    (void)f8;
+#endif
+    for (; i < i1; ++i) f1(size_t(i));
+  });
+}
+}  // namespace
+
 void swiglu_fwd(const float* g, const float* u, float* act, size_t n) {
-#pragma omp parallel for schedule(static)
-  for (size_t i = 0; i < n; ++i) {
-    const float sg = 1.f / (1.f + std::exp(-g[i]));
-    act[i] = g[i] * sg * u[i];
-  }
+  elementwise(
+      n,
+      [&](size_t i) {
+#ifdef __AVX2__
+        const __m256 x = _mm256_loadu_ps(g + i), one = _mm256_set1_ps(1.f);
+        const __m256 e = simd::exp8(_mm256_sub_ps(_mm256_setzero_ps(), x));
+        const __m256 silu = _mm256_div_ps(x, _mm256_add_ps(one, e));
+        _mm256_storeu_ps(act + i, _mm256_mul_ps(silu, _mm256_loadu_ps(u + i)));
+#else
+        (void)i;
+#endif
+      },
+      [&](size_t i) { act[i] = g[i] / (1.f + simd::exp1(-g[i])) * u[i]; });
 }
 
 void swiglu_bwd(const float* g, const float* u, const float* dact, float* dg, float* du, size_t n) {
-#pragma omp parallel for schedule(static)
-  for (size_t i = 0; i < n; ++i) {
-    const float sg = 1.f / (1.f + std::exp(-g[i]));
-    const float silu = g[i] * sg;
-    du[i] = dact[i] * silu;
-    dg[i] = dact[i] * u[i] * sg * (1.f + g[i] * (1.f - sg));
-  }
+  elementwise(
+      n,
+      [&](size_t i) {
+#ifdef __AVX2__
+        const __m256 x = _mm256_loadu_ps(g + i), one = _mm256_set1_ps(1.f);
+        const __m256 sg = _mm256_div_ps(
+            one, _mm256_add_ps(one, simd::exp8(_mm256_sub_ps(_mm256_setzero_ps(), x))));
+        const __m256 d = _mm256_loadu_ps(dact + i);
+        _mm256_storeu_ps(du + i, _mm256_mul_ps(d, _mm256_mul_ps(x, sg)));
+        // d silu / dg = sg (1 + g (1 - sg))
+        const __m256 ds = _mm256_mul_ps(sg, _mm256_fmadd_ps(x, _mm256_sub_ps(one, sg), one));
+        _mm256_storeu_ps(dg + i, _mm256_mul_ps(_mm256_mul_ps(d, _mm256_loadu_ps(u + i)), ds));
+#else
+        (void)i;
+#endif
+      },
+      [&](size_t i) {
+        const float sg = 1.f / (1.f + simd::exp1(-g[i]));
+        du[i] = dact[i] * g[i] * sg;
+        dg[i] = dact[i] * u[i] * sg * (1.f + g[i] * (1.f - sg));
+      });
 }
 
 }  // namespace lr::ops

@@ -69,7 +69,8 @@ void TrainGraph::reserve(int rows, int seq) {
     h_final_ = take(N * H), hf_ = take(N * H), inv_final_ = take(N), dhf_ = take(N * H);
     act_ = take(N * I), scratch_in_ = take(N * max_in),
     scratch_r_ = take(N * std::max<size_t>(R, 1));
-    attn_scratch_ = take(ops::attention_scratch_floats(cap_T_));
+    attn_scratch_ =
+        take(ops::attention_scratch_floats(cap_rows_, cap_T_, c.n_heads, c.n_kv_heads, c.head_dim));
     ce_x_ = take(C * H), ce_dx_ = take(C * H), ce_logits_ = take(C * V);
     rope_cos_ = take(size_t(cap_T_) * size_t(c.head_dim / 2));
     rope_sin_ = take(size_t(cap_T_) * size_t(c.head_dim / 2));
@@ -83,7 +84,8 @@ void TrainGraph::reserve(int rows, int seq) {
   ops::rope_tables(cap_T_, c.head_dim, c.rope_theta, rope_cos_, rope_sin_);
 }
 
-ops::LoraOp TrainGraph::lora_op(int layer, LoraTarget t, bool train_dropout) const {
+ops::LoraOp TrainGraph::lora_op(int layer, LoraTarget t, bool train_dropout,
+                                long first_token) const {
   ops::LoraOp op;
   if (!lora_) return op;
   const LoraAdapter& a = lora_->at(layer, t);
@@ -94,6 +96,7 @@ ops::LoraOp TrainGraph::lora_op(int layer, LoraTarget t, bool train_dropout) con
   if (train_dropout && lora_->cfg.dropout > 0.f) {
     op.dropout = lora_->cfg.dropout;
     op.key = mix_key(mix_key(mix_key(opts_.seed, step_), uint64_t(layer)), uint64_t(t));
+    op.first = uint64_t(first_token) * uint64_t(a.in);
   }
   return op;
 }

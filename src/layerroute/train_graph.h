@@ -42,8 +42,8 @@ struct TrainOptions {
   RouterLoss router_loss = RouterLoss::GateReg;
   float lambda = 1.0f;
   float threshold = 0.5f;
-  uint64_t seed = 0;  // keys the LoRA dropout masks
-  int ce_chunk = 64;  // target rows per LM-head chunk
+  uint64_t seed = 0;   // keys the LoRA dropout masks
+  int ce_chunk = 128;  // target rows per LM-head chunk (OpenBLAS is at full rate from M 128)
 };
 
 struct RunOptions {
@@ -100,9 +100,11 @@ class TrainGraph {
     float* u[kNumLoraTargets];
     float* pool;
   };
-  ops::LoraOp lora_op(int layer, LoraTarget t, bool train_dropout) const;
+  // first_token: the op runs on tokens from there on (dropout mask offset).
+  ops::LoraOp lora_op(int layer, LoraTarget t, bool train_dropout, long first_token = 0) const;
   void route(int layer);
   void backward_block(int layer);
+  void backward_block_rows(int layer, int r0, int nr);
 
   TrainWeights& w_;
   LoraWeights* lora_;

@@ -32,10 +32,8 @@ void TrainGraph::backward() {
 // On entry dres_ holds dL/d(output of block l); on exit dL/d(input of block l).
 void TrainGraph::backward_block(int l) {
   const ModelConfig& c = w_.cfg;
-  const int H = c.hidden, Q = c.q_dim(), K = c.kv_dim(), I = c.intermediate, T = T_;
+  const int H = c.hidden, T = T_;
   const LayerActs& A = acts_[size_t(l)];
-  const BlockWeights& bw = w_.blocks[size_t(l)];
-  BlockWeights* gb = opts_.trainable == Trainable::All ? &gw_.blocks[size_t(l)] : nullptr;
   const bool routing = opts_.gate_mode != GateMode::AllOpen;
   const float* gate = gate_.data() + size_t(l) * size_t(rows_);
 
@@ -58,45 +56,18 @@ void TrainGraph::backward_block(int l) {
     }
   }
 
-  const bool drop = dropout_on_;
-  ops::LoraOp lq = lora_op(l, LoraTarget::Q, drop), lk = lora_op(l, LoraTarget::K, drop),
-              lv = lora_op(l, LoraTarget::V, drop), lo = lora_op(l, LoraTarget::O, drop),
-              lg = lora_op(l, LoraTarget::Gate, drop), lu = lora_op(l, LoraTarget::Up, drop),
-              ld = lora_op(l, LoraTarget::Down, drop);
-  float* const* u = A.u;
-  auto gwp = [&](std::vector<float>& v) { return gb && !v.empty() ? v.data() : nullptr; };
-
-  // MLP: B = h1 + down(swiglu(gate(m), up(m))), m = norm(h1). db_ carries dL/dB, then dL/dh1.
-  ops::swiglu_fwd(A.gate, A.up, act_, size_t(N_) * size_t(I));  // recomputed, not stored
-  ops::linear_bwd(act_, db_, N_, I, H, bw.wdown.data(), &ld, u[6], false, dact_,
-                  gb ? gwp(gb->wdown) : nullptr, nullptr, scratch_in_, scratch_r_);
-  ops::swiglu_bwd(A.gate, A.up, dact_, dgate_, dup_, size_t(N_) * size_t(I));
-  ops::linear_bwd(A.m, dgate_, N_, H, I, bw.wgate.data(), &lg, u[4], false, dm_,
-                  gb ? gwp(gb->wgate) : nullptr, nullptr, scratch_in_, scratch_r_);
-  ops::linear_bwd(A.m, dup_, N_, H, I, bw.wup.data(), &lu, u[5], true, dm_,
-                  gb ? gwp(gb->wup) : nullptr, nullptr, scratch_in_, scratch_r_);
-  ops::rmsnorm_bwd(A.h1, bw.post_norm.data(), A.inv_post, dm_, N_, H, db_,
-                   gb ? gwp(gb->post_norm) : nullptr);
-
-  // Attention: h1 = h + o_proj(attn(rope(q(a)), rope(k(a)), v(a))), a = norm(h).
-  ops::linear_bwd(A.att, db_, N_, Q, H, bw.wo.data(), &lo, u[3], false, datt_,
-                  gb ? gwp(gb->wo) : nullptr, nullptr, scratch_in_, scratch_r_);
-  ops::attention_bwd(A.q, A.k, A.v, A.att, A.lse, datt_, mask_.data(), rows_, T, c.n_heads,
-                     c.n_kv_heads, c.head_dim, dq_, dk_, dv_);
-  ops::rope_bwd(dq_, rows_, T, c.n_heads, c.head_dim, rope_cos_, rope_sin_);
-  ops::rope_bwd(dk_, rows_, T, c.n_kv_heads, c.head_dim, rope_cos_, rope_sin_);
-  ops::linear_bwd(A.a, dq_, N_, H, Q, bw.wq.data(), &lq, u[0], false, da_,
-                  gb ? gwp(gb->wq) : nullptr, gb ? gwp(gb->bq) : nullptr, scratch_in_, scratch_r_);
-  ops::linear_bwd(A.a, dk_, N_, H, K, bw.wk.data(), &lk, u[1], true, da_,
-                  gb ? gwp(gb->wk) : nullptr, gb ? gwp(gb->bk) : nullptr, scratch_in_, scratch_r_);
-  ops::linear_bwd(A.a, dv_, N_, H, K, bw.wv.data(), &lv, u[2], true, da_,
-                  gb ? gwp(gb->wv) : nullptr, gb ? gwp(gb->bv) : nullptr, scratch_in_, scratch_r_);
-  ops::rmsnorm_bwd(A.h_in, bw.in_norm.data(), A.inv_in, da_, N_, H, db_,
-                   gb ? gwp(gb->in_norm) : nullptr);
-
-  // dL/dh = (1 - g) dout + g * (residual + attention paths), then the router's pool path.
-#pragma omp parallel for schedule(static)
-  for (long i = 0; i < N_ * H; ++i) dres_[i] += db_[i];
+  // A closed gate (g == 0 exactly) makes dL/dB zero for its row, so the block's backward
+  // contributes nothing there: run it only on maximal runs of rows with an open gate.
+  for (int r0 = 0; r0 < rows_;) {
+    if (gate[r0] == 0.f) {
+      ++r0;
+      continue;
+    }
+    int r1 = r0 + 1;
+    while (r1 < rows_ && gate[r1] != 0.f) ++r1;
+    backward_block_rows(l, r0, r1 - r0);
+    r0 = r1;
+  }
 
   if (!routing) return;
   const float* soft = soft_.data() + size_t(l) * size_t(rows_);
@@ -131,6 +102,65 @@ void TrainGraph::backward_block(int l) {
       for (int j = 0; j < H; ++j) dr[j] += coef * wr[j];
     }
   }
+}
+
+// The block's own backward over rows [r0, r0 + nr): db_ holds dL/dB there; adds the
+// attention/MLP path into dres_.
+void TrainGraph::backward_block_rows(int l, int r0, int nr) {
+  const ModelConfig& c = w_.cfg;
+  const int H = c.hidden, Q = c.q_dim(), K = c.kv_dim(), I = c.intermediate, T = T_;
+  const LayerActs& A = acts_[size_t(l)];
+  const BlockWeights& bw = w_.blocks[size_t(l)];
+  BlockWeights* gb = opts_.trainable == Trainable::All ? &gw_.blocks[size_t(l)] : nullptr;
+  const long N = long(nr) * T, o = long(r0) * T;  // tokens, first token
+  const bool drop = dropout_on_;
+  auto lop = [&](LoraTarget t) { return lora_op(l, t, drop, o); };
+  ops::LoraOp lq = lop(LoraTarget::Q), lk = lop(LoraTarget::K), lv = lop(LoraTarget::V),
+              lo = lop(LoraTarget::O), lg = lop(LoraTarget::Gate), lu = lop(LoraTarget::Up),
+              ld = lop(LoraTarget::Down);
+  const long R = lora_ ? lora_->cfg.rank : 0;
+  auto u = [&](int t) { return A.u[t] ? A.u[t] + o * R : nullptr; };
+  auto gwp = [&](std::vector<float>& v) { return gb && !v.empty() ? v.data() : nullptr; };
+  float *db = db_ + o * H, *dres = dres_ + o * H, *dm = dm_ + o * H, *da = da_ + o * H;
+  float *dq = dq_ + o * Q, *dk = dk_ + o * K, *dv = dv_ + o * K, *datt = datt_ + o * Q;
+  const float *gate = A.gate + o * I, *up = A.up + o * I;
+  const size_t nI = size_t(N) * size_t(I);
+  const uint8_t* mask = mask_.data() + o;
+
+  // MLP: B = h1 + down(swiglu(gate(m), up(m))), m = norm(h1). db carries dL/dB, then dL/dh1.
+  ops::swiglu_fwd(gate, up, act_, nI);  // recomputed, not stored
+  ops::linear_bwd(act_, db, N, I, H, bw.wdown.data(), &ld, u(6), false, dact_,
+                  gb ? gwp(gb->wdown) : nullptr, nullptr, scratch_in_, scratch_r_);
+  ops::swiglu_bwd(gate, up, dact_, dgate_, dup_, nI);
+  ops::linear_bwd(A.m + o * H, dgate_, N, H, I, bw.wgate.data(), &lg, u(4), false, dm,
+                  gb ? gwp(gb->wgate) : nullptr, nullptr, scratch_in_, scratch_r_);
+  ops::linear_bwd(A.m + o * H, dup_, N, H, I, bw.wup.data(), &lu, u(5), true, dm,
+                  gb ? gwp(gb->wup) : nullptr, nullptr, scratch_in_, scratch_r_);
+  ops::rmsnorm_bwd(A.h1 + o * H, bw.post_norm.data(), A.inv_post + o, dm, N, H, db,
+                   gb ? gwp(gb->post_norm) : nullptr);
+
+  // Attention: h1 = h + o_proj(attn(rope(q(a)), rope(k(a)), v(a))), a = norm(h).
+  ops::linear_bwd(A.att + o * Q, db, N, Q, H, bw.wo.data(), &lo, u(3), false, datt,
+                  gb ? gwp(gb->wo) : nullptr, nullptr, scratch_in_, scratch_r_);
+  ops::attention_bwd(A.q + o * Q, A.k + o * K, A.v + o * K, A.att + o * Q,
+                     A.lse + long(r0) * c.n_heads * T, datt, mask, nr, T, c.n_heads, c.n_kv_heads,
+                     c.head_dim, dq, dk, dv, attn_scratch_);
+  ops::rope_bwd(dq, nr, T, c.n_heads, c.head_dim, rope_cos_, rope_sin_);
+  ops::rope_bwd(dk, nr, T, c.n_kv_heads, c.head_dim, rope_cos_, rope_sin_);
+  const float* a = A.a + o * H;
+  ops::linear_bwd(a, dq, N, H, Q, bw.wq.data(), &lq, u(0), false, da, gb ? gwp(gb->wq) : nullptr,
+                  gb ? gwp(gb->bq) : nullptr, scratch_in_, scratch_r_);
+  ops::linear_bwd(a, dk, N, H, K, bw.wk.data(), &lk, u(1), true, da, gb ? gwp(gb->wk) : nullptr,
+                  gb ? gwp(gb->bk) : nullptr, scratch_in_, scratch_r_);
+  ops::linear_bwd(a, dv, N, H, K, bw.wv.data(), &lv, u(2), true, da, gb ? gwp(gb->wv) : nullptr,
+                  gb ? gwp(gb->bv) : nullptr, scratch_in_, scratch_r_);
+  ops::rmsnorm_bwd(A.h_in + o * H, bw.in_norm.data(), A.inv_in + o, da, N, H, db,
+                   gb ? gwp(gb->in_norm) : nullptr);
+
+  // dL/dh = (1 - g) dout (already in dres) + g * (residual + attention paths).
+  const long n = N * H;
+#pragma omp parallel for schedule(static)
+  for (long i = 0; i < n; ++i) dres[i] += db[i];
 }
 
 }  // namespace lr

@@ -1,0 +1,141 @@
+#include "train/train_bench.h"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <random>
+#include <vector>
+
+#include "core/error.h"
+#include "core/rss.h"
+#include "core/threads.h"
+#include "core/timer.h"
+#include "io/safetensors.h"
+#include "layerroute/adamw.h"
+#include "layerroute/train_graph.h"
+
+namespace lr {
+
+double train_step_flops_per_token(const ModelConfig& c, int r, int seq, double open_share) {
+  const double H = c.hidden, Q = c.q_dim(), K = c.kv_dim(), I = c.intermediate, V = c.vocab;
+  const double hd = c.head_dim, nh = c.n_heads, T = seq;
+  const double lin = 2 * (H * Q + 2 * H * K + Q * H + 3 * H * I);
+  const double lora_io = (H + Q) + 2 * (H + K) + (Q + H);  // q, k, v, o: in + out
+  const double keys = (T + 1) / 2;                         // causal: mean visible keys
+  const double fwd = lin + 2 * r * lora_io + 4 * hd * nh * keys;
+  // Input gradients through the frozen weights, LoRA dA/dB/dx, attention: 5 T x T products.
+  const double bwd = lin + 4 * r * lora_io + 10 * hd * nh * keys;
+  const double head = 4 * H * V * (T - 1) / T;  // forward + dx over the targets
+  return c.n_layers * (fwd + open_share * bwd) + head;
+}
+
+namespace {
+
+// Best of three C[M, I] = X[M, H] W^T at the model's MLP shape: the rate the step's
+// matmuls can reach on this machine with this thread count.
+double measure_sgemm_gflops(const ModelConfig& c, int M) {
+  const int H = c.hidden, I = c.intermediate;
+  std::vector<float> x(size_t(M) * H, 0.5f), w(size_t(I) * H, 0.25f), y(size_t(M) * I);
+  double best = 1e30;
+  for (int rep = 0; rep < 4; ++rep) {
+    Timer t;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, I, H, 1.f, x.data(), H, w.data(), H,
+                0.f, y.data(), I);
+    if (rep > 0) best = std::min(best, t.seconds());
+  }
+  return 2.0 * M * H * I / best / 1e9;
+}
+
+Batch bench_batch(int rows, int seq, int vocab, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_int_distribution<int> d(0, vocab - 1);
+  Batch b;
+  b.rows = rows, b.seq = seq;
+  const size_t n = size_t(rows) * size_t(seq);
+  b.ids.resize(n);
+  for (int32_t& id : b.ids) id = d(rng);
+  b.attn_mask.assign(n, 1);
+  b.loss_mask.assign(n, 1);
+  for (int r = 0; r < rows; ++r) b.loss_mask[size_t(r) * size_t(seq)] = 0;  // nothing predicts it
+  b.labels.assign(size_t(rows), StepLabel::ToolCall);
+  return b;
+}
+
+}  // namespace
+
+Json TrainBenchResult::to_json() const {
+  Json j;
+  j["rows"] = rows, j["seq"] = seq, j["steps"] = steps, j["threads"] = threads;
+  j["load_s"] = load_s;
+  j["best_step_s"] = best_step_s, j["mean_step_s"] = mean_step_s;
+  j["tok_s"] = tok_s, j["tok_s_mean"] = tok_s_mean;
+  j["fwd_s"] = fwd_s, j["bwd_s"] = bwd_s, j["opt_s"] = opt_s;
+  j["blocks_open"] = blocks_open;
+  j["flops_per_token"] = flops_per_token;
+  j["flops_per_token_executed"] = flops_per_token_executed;
+  j["gflops"] = gflops, j["sgemm_gflops"] = sgemm_gflops, j["limit_share"] = limit_share;
+  j["peak_rss_bytes"] = peak_rss;
+  j["loss_first"] = loss_first, j["loss_last"] = loss_last;
+  return j;
+}
+
+TrainBenchResult bench_training(const ModelConfig& cfg, const TrainBenchOptions& o) {
+  LR_CHECK(o.rows > 0 && o.seq > 1 && o.steps > 0, "bench-train: rows, seq > 1 and steps > 0");
+  set_num_threads(o.threads);
+  TrainBenchResult res;
+  res.rows = o.rows, res.seq = o.seq, res.steps = o.steps, res.threads = num_threads();
+  Timer load_t;
+  TrainWeights w = o.model_dir.empty() ? TrainWeights::random(cfg, o.seed)
+                                       : TrainWeights::load(cfg, Checkpoint::open_dir(o.model_dir));
+  res.load_s = load_t.seconds();
+
+  // The default recipe: LoRA r8 alpha16 dropout 0.05 on q/k/v/o, routers initialised with the
+  // middle band closed, gate regulariser 1.0, AdamW lr 2e-4, clip 1.0.
+  LoraWeights lora = LoraWeights::init(cfg, LoraConfig{}, o.seed + 1);
+  RouterWeights routers = RouterWeights::init(cfg);
+  if (o.all_open) std::fill(routers.b.begin(), routers.b.end(), 1.f);
+  TrainGraph g(w, &lora, &routers, TrainOptions{});
+  std::vector<Param> ps = g.params();
+  AdamW opt(ps);
+  const Batch batch = bench_batch(o.rows, o.seq, cfg.vocab, o.seed + 2);
+
+  double total = 0, open = 0;
+  res.best_step_s = 1e30;
+  for (int step = 0; step <= o.steps; ++step) {
+    Timer t;
+    zero_grad(ps);
+    RunOptions run;
+    run.step = uint64_t(step);
+    const StepMetrics m = g.forward(batch, run);
+    const double t_fwd = t.seconds();
+    g.backward();
+    const double t_bwd = t.seconds();
+    clip_grad_norm(ps, 1.0);
+    opt.step(ps, 2e-4f);
+    const double s = t.seconds();
+    if (step == 0) res.loss_first = m.loss;
+    res.loss_last = m.loss;
+    if (step == 0) continue;  // warm-up: first touch of the arena, OpenBLAS buffers
+    total += s;
+    open += m.mean_blocks_run / cfg.n_layers;
+    if (s < res.best_step_s) {
+      res.best_step_s = s;
+      res.fwd_s = t_fwd, res.bwd_s = t_bwd - t_fwd, res.opt_s = s - t_bwd;
+    }
+  }
+  const double tokens = double(o.rows) * o.seq;
+  res.mean_step_s = total / o.steps;
+  res.tok_s = tokens / res.best_step_s;
+  res.tok_s_mean = tokens / res.mean_step_s;
+  res.blocks_open = open / o.steps;
+  const int r = lora.cfg.rank;
+  res.flops_per_token = train_step_flops_per_token(cfg, r, o.seq, 1.0);
+  res.flops_per_token_executed = train_step_flops_per_token(cfg, r, o.seq, res.blocks_open);
+  res.gflops = res.flops_per_token_executed * res.tok_s / 1e9;
+  res.sgemm_gflops = measure_sgemm_gflops(cfg, o.rows * o.seq);
+  res.limit_share = res.gflops / res.sgemm_gflops;
+  res.peak_rss = peak_rss_bytes();
+  return res;
+}
+
+}  // namespace lr
