@@ -16,7 +16,8 @@ namespace lr::cli {
   X(bench_train)       \
   X(demo)              \
   X(eval)              \
-  X(sweep)
+  X(sweep)             \
+  X(chat)
 #define LR_DECLARE(name) void register_##name(CLI::App& app);
 LR_COMMANDS(LR_DECLARE)
 #undef LR_DECLARE
