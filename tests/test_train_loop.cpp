@@ -35,7 +35,7 @@ struct RunResult {
 };
 
 // grad_accum micro-batches per optimizer step, clip 1.0, AdamW, the given schedule.
-RunResult train(const ModelConfig& cfg, Trainable trainable, GateMode mode, int steps,
+RunResult train(const ModelConfig& cfg, Trainable trainable, TrainGate mode, int steps,
                 int grad_accum, double lr, uint64_t seed, bool dropout) {
   TrainWeights w = TrainWeights::random(cfg, 1);
   LoraWeights lora = LoraWeights::init(cfg, LoraConfig{}, 2);
@@ -78,7 +78,7 @@ TEST(TrainLoop, FullModelMemorisesRepeatedSequence) {
   TrainWeights w = TrainWeights::random(cfg, 5);
   TrainOptions opts;
   opts.trainable = Trainable::All;
-  opts.gate_mode = GateMode::AllOpen;
+  opts.gate_mode = TrainGate::AllOpen;
   TrainGraph g(w, nullptr, nullptr, opts);
   auto ps = g.params();
   AdamW opt(ps);
@@ -164,17 +164,17 @@ TEST(TrainLoop, GradAccumulationAveragesMicroBatches) {
 
 TEST(TrainLoop, SameSeedSameThreadsGivesIdenticalLossCurve) {
   const ModelConfig cfg = testing::tiny_config(false);
-  const RunResult a = train(cfg, Trainable::LoraRouters, GateMode::Hard, 6, 2, 1e-2, 9, true);
-  const RunResult b = train(cfg, Trainable::LoraRouters, GateMode::Hard, 6, 2, 1e-2, 9, true);
+  const RunResult a = train(cfg, Trainable::LoraRouters, TrainGate::Hard, 6, 2, 1e-2, 9, true);
+  const RunResult b = train(cfg, Trainable::LoraRouters, TrainGate::Hard, 6, 2, 1e-2, 9, true);
   ASSERT_EQ(a.losses.size(), 6u);
   for (size_t i = 0; i < a.losses.size(); ++i)
     EXPECT_EQ(std::memcmp(&a.losses[i], &b.losses[i], sizeof(double)), 0) << "step " << i;
   EXPECT_EQ(a.final_router_b, b.final_router_b);
   // The dropout seed matters (so the masks really are drawn).
-  const RunResult c = train(cfg, Trainable::LoraRouters, GateMode::Hard, 6, 2, 1e-2, 10, true);
+  const RunResult c = train(cfg, Trainable::LoraRouters, TrainGate::Hard, 6, 2, 1e-2, 10, true);
   EXPECT_NE(a.losses.back(), c.losses.back());
-  const RunResult f1 = train(cfg, Trainable::All, GateMode::Hard, 3, 2, 1e-2, 9, true);
-  const RunResult f2 = train(cfg, Trainable::All, GateMode::Hard, 3, 2, 1e-2, 9, true);
+  const RunResult f1 = train(cfg, Trainable::All, TrainGate::Hard, 3, 2, 1e-2, 9, true);
+  const RunResult f2 = train(cfg, Trainable::All, TrainGate::Hard, 3, 2, 1e-2, 9, true);
   EXPECT_EQ(f1.losses, f2.losses);
 }
 

@@ -48,14 +48,14 @@ std::vector<std::vector<int>> plan_batches(const std::vector<TokenizedSample>& s
 
 using BatchFn = std::function<void(const TrainGraph&, const std::vector<int>&, const StepMetrics&)>;
 
-void run_pass(TrainWeights& w, LoraWeights* lora, RouterWeights* routers, GateMode mode,
+void run_pass(TrainWeights& w, LoraWeights* lora, RouterWeights* routers, TrainGate mode,
               const EvalOptions& o, const std::vector<TokenizedSample>& samples,
               const std::vector<std::vector<int>>& batches, const BatchFn& fn) {
   TrainOptions to;
   to.gate_mode = mode;
   to.pooling = o.pooling;
   to.threshold = o.threshold;
-  TrainGraph g(w, lora, mode == GateMode::AllOpen ? nullptr : routers, to);
+  TrainGraph g(w, lora, mode == TrainGate::AllOpen ? nullptr : routers, to);
   RunOptions run;
   run.need_grad = false;
   run.dropout = false;
@@ -135,7 +135,7 @@ EvalResults evaluate(TrainWeights& weights, LoraWeights* lora, RouterWeights* ro
 
   LossTally base[3], lora_all[3], routed[3], lora_zero[3];
   // The recorded configuration: LoRA + routers, hard gates.
-  run_pass(weights, lora, routers, routers ? GateMode::Hard : GateMode::AllOpen, opts, samples,
+  run_pass(weights, lora, routers, routers ? TrainGate::Hard : TrainGate::AllOpen, opts, samples,
            batches, [&](const TrainGraph& g, const std::vector<int>& idx, const StepMetrics& m) {
              tally(routed, samples, idx, m);
              const size_t rows = idx.size();
@@ -153,14 +153,14 @@ EvalResults evaluate(TrainWeights& weights, LoraWeights* lora, RouterWeights* ro
            });
   note("routed pass done");
   if (lora) {
-    run_pass(weights, lora, nullptr, GateMode::AllOpen, opts, samples, batches,
+    run_pass(weights, lora, nullptr, TrainGate::AllOpen, opts, samples, batches,
              [&](const TrainGraph&, const std::vector<int>& idx, const StepMetrics& m) {
                tally(lora_all, samples, idx, m);
              });
     note("LoRA all-blocks pass done");
   }
   if (opts.run_base) {
-    run_pass(weights, nullptr, nullptr, GateMode::AllOpen, opts, samples, batches,
+    run_pass(weights, nullptr, nullptr, TrainGate::AllOpen, opts, samples, batches,
              [&](const TrainGraph&, const std::vector<int>& idx, const StepMetrics& m) {
                tally(base, samples, idx, m);
              });
@@ -170,7 +170,7 @@ EvalResults evaluate(TrainWeights& weights, LoraWeights* lora, RouterWeights* ro
   if (lora && routers && opts.run_lora_zero) {
     LoraWeights zero = *lora;  // scale 0 through B = 0: the LoRA term vanishes exactly
     for (LoraAdapter& a : zero.adapters) std::fill(a.B.begin(), a.B.end(), 0.f);
-    run_pass(weights, &zero, routers, GateMode::Hard, opts, samples, batches,
+    run_pass(weights, &zero, routers, TrainGate::Hard, opts, samples, batches,
              [&](const TrainGraph&, const std::vector<int>& idx, const StepMetrics& m) {
                tally(lora_zero, samples, idx, m);
              });

@@ -2,7 +2,7 @@
 // Evaluation of a LayerRoute model (DESIGN.md §4): one sample is one step; samples are
 // batched by step type and length (rows padded, masked-mean pooling as in training) and run
 // through TrainGraph::forward without gradients or dropout in four configurations:
-//   base        no LoRA, every block (GateMode::AllOpen)
+//   base        no LoRA, every block (TrainGate::AllOpen)
 //   lora_all    LoRA, every block (AllOpen)
 //   routed      LoRA + routers (Hard gates): the configuration whose gates are recorded
 //   lora_zero   LoRA scale 0 (B zeroed) + routers: the "LoRA impact" comparison

@@ -19,8 +19,8 @@ TrainGraph::TrainGraph(TrainWeights& weights, LoraWeights* lora, RouterWeights* 
   const ModelConfig& c = w_.cfg;
   LR_CHECK(int(w_.blocks.size()) == c.n_layers, "train graph: weights have ", w_.blocks.size(),
            " blocks, config says ", c.n_layers);
-  LR_CHECK(opts_.gate_mode == GateMode::AllOpen || router_,
-           "train graph: routing needs router weights (or GateMode::AllOpen)");
+  LR_CHECK(opts_.gate_mode == TrainGate::AllOpen || router_,
+           "train graph: routing needs router weights (or TrainGate::AllOpen)");
   LR_CHECK(opts_.ce_chunk > 0, "train graph: ce_chunk must be positive");
   if (router_)
     LR_CHECK(router_->n_layers == c.n_layers && router_->hidden == c.hidden,
@@ -30,7 +30,7 @@ TrainGraph::TrainGraph(TrainWeights& weights, LoraWeights* lora, RouterWeights* 
              " layers, model ", c.n_layers);
     glora_ = LoraWeights::zeros(c, lora_->cfg);
   }
-  if (router_ && opts_.gate_mode != GateMode::AllOpen) grouter_ = RouterWeights::zeros(c);
+  if (router_ && opts_.gate_mode != TrainGate::AllOpen) grouter_ = RouterWeights::zeros(c);
   if (opts_.trainable == Trainable::All) gw_ = TrainWeights::zeros(c);
 }
 
@@ -111,7 +111,7 @@ void TrainGraph::route(int layer) {
   const int H = w_.cfg.hidden, T = T_;
   float* soft = soft_.data() + size_t(layer) * size_t(rows_);
   float* gate = gate_.data() + size_t(layer) * size_t(rows_);
-  if (opts_.gate_mode == GateMode::AllOpen) {
+  if (opts_.gate_mode == TrainGate::AllOpen) {
     std::fill(soft, soft + rows_, 1.f);
     std::fill(gate, gate + rows_, 1.f);
     return;
@@ -137,7 +137,7 @@ void TrainGraph::route(int layer) {
     for (int j = 0; j < H; ++j) z += double(wr[j]) * pool[j];
     const float s = float(1.0 / (1.0 + std::exp(-z)));
     soft[b] = s;
-    if (opts_.gate_mode == GateMode::Surrogate) {
+    if (opts_.gate_mode == TrainGate::Surrogate) {
       const size_t i = size_t(layer) * size_t(rows_) + size_t(b);
       LR_CHECK(i < sur_base_.size() && i < sur_ref_.size(),
                "train graph: surrogate gates not set for this batch");
@@ -184,7 +184,7 @@ StepMetrics TrainGraph::forward(const Batch& batch, const RunOptions& run) {
   const bool drop = run.dropout;
   for (int l = 0; l < L; ++l) {
     LayerActs& A = acts_[size_t(l)];
-    const BlockWeights& bw = w_.blocks[size_t(l)];
+    const TrainBlockWeights& bw = w_.blocks[size_t(l)];
     float* h_next = l + 1 < L ? acts_[size_t(l + 1)].h_in : h_final_;
     route(l);
     ops::rmsnorm_fwd(A.h_in, bw.in_norm.data(), c.rms_eps, N_, H, A.a, A.inv_in);
@@ -248,7 +248,7 @@ StepMetrics TrainGraph::forward(const Batch& batch, const RunOptions& run) {
       const size_t i = size_t(l) * size_t(rows_) + size_t(b);
       const double s = soft_[i];
       m.block_soft[size_t(l)] += s / rows_;
-      const bool open = opts_.gate_mode == GateMode::AllOpen || s > opts_.threshold;
+      const bool open = opts_.gate_mode == TrainGate::AllOpen || s > opts_.threshold;
       m.block_open[size_t(l)] += open ? 1.0 / rows_ : 0.0;
       const double y =
           opts_.router_loss == RouterLoss::BceNaive ? labels_[size_t(b)] : 1.0 - labels_[size_t(b)];
@@ -261,7 +261,7 @@ StepMetrics TrainGraph::forward(const Batch& batch, const RunOptions& run) {
     m.mean_blocks_run += m.block_open[size_t(l)];
   }
   m.skip_pct = 100.0 * (1.0 - m.mean_blocks_run / L);
-  if (opts_.gate_mode != GateMode::AllOpen)
+  if (opts_.gate_mode != TrainGate::AllOpen)
     m.router_term = opts_.router_loss == RouterLoss::GateReg ? m.gate_reg : bce;
   m.loss = m.ce + double(opts_.lambda) * m.router_term;
   return m;
@@ -274,7 +274,7 @@ std::vector<Param> TrainGraph::params() {
       out.push_back(Param{p[i].name, p[i].shape, p[i].data, g[i].data, p[i].numel, true});
   };
   if (lora_) zip(lora_->tensors(), glora_.tensors());
-  if (router_ && opts_.gate_mode != GateMode::AllOpen) zip(router_->tensors(), grouter_.tensors());
+  if (router_ && opts_.gate_mode != TrainGate::AllOpen) zip(router_->tensors(), grouter_.tensors());
   if (opts_.trainable == Trainable::All) zip(w_.tensors(), gw_.tensors());
   return out;
 }

@@ -29,7 +29,7 @@ enum class RouterLoss {
   BceNaive,      // lambda * mean BCE(soft, y), y = 1 for tool_call, 0 for planning
   BceCorrected,  // lambda * mean BCE(soft, 1 - y)
 };
-enum class GateMode {
+enum class TrainGate {
   Hard,       // g = soft > threshold, STE backward (training and evaluation)
   AllOpen,    // g = 1: every block runs, routers neither used nor trained
   Surrogate,  // g = base + soft - ref with fixed base/ref (tests: its gradient is the STE's)
@@ -37,7 +37,7 @@ enum class GateMode {
 
 struct TrainOptions {
   Trainable trainable = Trainable::LoraRouters;
-  GateMode gate_mode = GateMode::Hard;
+  TrainGate gate_mode = TrainGate::Hard;
   RouterPooling pooling = RouterPooling::MaskedMean;
   RouterLoss router_loss = RouterLoss::GateReg;
   float lambda = 1.0f;
@@ -69,7 +69,7 @@ struct StepMetrics {
 
 class TrainGraph {
  public:
-  // lora may be nullptr (no adapters); routers may be nullptr only with GateMode::AllOpen.
+  // lora may be nullptr (no adapters); routers may be nullptr only with TrainGate::AllOpen.
   // The graph keeps pointers: the weights must outlive it.
   TrainGraph(TrainWeights& weights, LoraWeights* lora, RouterWeights* routers,
              const TrainOptions& opts);
@@ -88,7 +88,7 @@ class TrainGraph {
   std::vector<Param> params();
   void zero_grad();
 
-  // GateMode::Surrogate: base/ref are [L * rows].
+  // TrainGate::Surrogate: base/ref are [L * rows].
   void set_surrogate(std::vector<float> base, std::vector<float> ref);
   const std::vector<float>& soft_gates() const { return soft_; }  // [L * rows], last forward
   const std::vector<float>& gates() const { return gate_; }       // [L * rows]

@@ -34,7 +34,7 @@ void TrainGraph::backward_block(int l) {
   const ModelConfig& c = w_.cfg;
   const int H = c.hidden, T = T_;
   const LayerActs& A = acts_[size_t(l)];
-  const bool routing = opts_.gate_mode != GateMode::AllOpen;
+  const bool routing = opts_.gate_mode != TrainGate::AllOpen;
   const float* gate = gate_.data() + size_t(l) * size_t(rows_);
 
   // Gate: out = g B + (1 - g) h. STE: dL/dsoft = <dout, B - h> per row.
@@ -110,8 +110,8 @@ void TrainGraph::backward_block_rows(int l, int r0, int nr) {
   const ModelConfig& c = w_.cfg;
   const int H = c.hidden, Q = c.q_dim(), K = c.kv_dim(), I = c.intermediate, T = T_;
   const LayerActs& A = acts_[size_t(l)];
-  const BlockWeights& bw = w_.blocks[size_t(l)];
-  BlockWeights* gb = opts_.trainable == Trainable::All ? &gw_.blocks[size_t(l)] : nullptr;
+  const TrainBlockWeights& bw = w_.blocks[size_t(l)];
+  TrainBlockWeights* gb = opts_.trainable == Trainable::All ? &gw_.blocks[size_t(l)] : nullptr;
   const long N = long(nr) * T, o = long(r0) * T;  // tokens, first token
   const bool drop = dropout_on_;
   auto lop = [&](LoraTarget t) { return lora_op(l, t, drop, o); };

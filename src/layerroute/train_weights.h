@@ -12,7 +12,7 @@ namespace lr {
 
 class Checkpoint;
 
-struct BlockWeights {
+struct TrainBlockWeights {
   std::vector<float> in_norm;     // [H]
   std::vector<float> wq, bq;      // [Q, H], [Q]; biases empty unless cfg.qkv_bias
   std::vector<float> wk, bk;      // [K, H], [K]
@@ -26,7 +26,7 @@ struct BlockWeights {
 struct TrainWeights {
   ModelConfig cfg;
   std::vector<float> embed;  // [V, H]
-  std::vector<BlockWeights> blocks;
+  std::vector<TrainBlockWeights> blocks;
   std::vector<float> final_norm;  // [H]
   std::vector<float> lm_head;     // [V, H]; empty when tied (the embedding is the head)
 

@@ -122,7 +122,7 @@ void Trainer::load() {
   if (cfg_.routers) routers_ = RouterWeights::init(mc_);
   TrainOptions o;
   o.trainable = cfg_.full ? Trainable::All : Trainable::LoraRouters;
-  o.gate_mode = cfg_.routers ? GateMode::Hard : GateMode::AllOpen;
+  o.gate_mode = cfg_.routers ? TrainGate::Hard : TrainGate::AllOpen;
   o.pooling = cfg_.pooling;
   o.router_loss = cfg_.router_loss;
   o.lambda = cfg_.gate_reg;
