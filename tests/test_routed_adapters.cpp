@@ -2,6 +2,8 @@
 // adapter directories: round trip, PEFT forms, and errors naming the file and tensor.
 #include <gtest/gtest.h>
 
+#include "io/atomic_file.h"
+
 #include <filesystem>
 #include <fstream>
 
@@ -144,6 +146,14 @@ TEST(AdapterLoad, RoundTripWithRoutersAndSettings) {
   EXPECT_TRUE(lo.has_lora);
   EXPECT_FALSE(lo.has_router);
   EXPECT_FLOAT_EQ(lo.settings.threshold, 0.5f);
+
+  // The trainer's settings file (router_threshold, router_pooling "mean-all") is honoured:
+  // inference must decide with the threshold the routers were trained with.
+  write_file_atomic(rdir + "/layerroute_config.json",
+                    R"({"router_threshold": 0.8, "router_pooling": "mean-all", "routers": true})");
+  const Adapters tr = Adapters::load(rdir, m.config);
+  EXPECT_FLOAT_EQ(tr.settings.threshold, 0.8f);
+  EXPECT_EQ(tr.settings.pool, RoutePool::Sequence);
 }
 
 void write_text(const std::string& path, const std::string& s) {

@@ -149,10 +149,13 @@ void load_settings(Adapters& a) {
   if (!fs::exists(path)) return;
   const Json j = read_json_file(path);
   LR_CHECK(j.is_object(), path, ": not a JSON object");
-  a.settings.threshold = get_or<float>(j, "threshold", 0.5f, path);
+  // The trainer writes router_threshold / router_pooling; plain names are accepted too.
+  const char* tkey = j.contains("router_threshold") ? "router_threshold" : "threshold";
+  const char* pkey = j.contains("router_pooling") ? "router_pooling" : "pooling";
+  a.settings.threshold = get_or<float>(j, tkey, 0.5f, path);
   LR_CHECK(a.settings.threshold >= 0.f && a.settings.threshold <= 1.f, path,
            ": threshold must be in [0, 1], got ", a.settings.threshold);
-  a.settings.pool = parse_route_pool(get_or<std::string>(j, "pooling", "masked-mean", path), path);
+  a.settings.pool = parse_route_pool(get_or<std::string>(j, pkey, "masked-mean", path), path);
 }
 
 }  // namespace
@@ -216,7 +219,8 @@ void save_adapters(const std::string& dir, const LoraWeights* lora, const Router
   if (router)
     write_safetensors(dir + "/router.safetensors",
                       to_write(const_cast<RouterWeights*>(router)->tensors()));
-  Json s{{"threshold", settings.threshold}, {"pooling", route_pool_name(settings.pool)}};
+  Json s{{"router_threshold", settings.threshold},
+         {"router_pooling", route_pool_name(settings.pool)}};
   write_file_atomic(dir + "/layerroute_config.json", s.dump(2) + "\n");
 }
 
