@@ -7,33 +7,16 @@
 #include <vector>
 
 #include "model/forward.h"
+#include "model/presets.h"
 
 namespace {
-
-lr::ModelConfig qwen05b_shape() {
-  lr::ModelConfig c;
-  c.model_type = "qwen2";
-  c.hidden = 896;
-  c.n_layers = 24;
-  c.n_heads = 14;
-  c.n_kv_heads = 2;
-  c.head_dim = 64;
-  c.intermediate = 4864;
-  c.vocab = 151936;
-  c.max_position = 32768;
-  c.rope_theta = 1e6f;
-  c.rms_eps = 1e-6f;
-  c.tie_embeddings = true;
-  c.qkv_bias = true;
-  return c;
-}
 
 const lr::Model& model(lr::WeightsDType dt) {
   static std::map<lr::WeightsDType, std::unique_ptr<lr::Model>> models;
   auto& m = models[dt];
   if (!m) {
     m = std::make_unique<lr::Model>();
-    m->config = qwen05b_shape();
+    m->config = lr::preset_config("qwen2.5-0.5b");
     m->weights = lr::ModelWeights::random(m->config, 1, 0.02f, dt);
   }
   return *m;

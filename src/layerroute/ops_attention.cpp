@@ -81,7 +81,7 @@ float exp_sub_sum(float* s, int n, float sub) {
   __m256 acc = _mm256_setzero_ps();
   const __m256 vsub = _mm256_set1_ps(sub);
   for (; j + 8 <= n; j += 8) {
-    const __m256 p = simd::exp8(_mm256_sub_ps(_mm256_loadu_ps(s + j), vsub));
+    const __m256 p = simd::exp256(_mm256_sub_ps(_mm256_loadu_ps(s + j), vsub));
     _mm256_storeu_ps(s + j, p);
     acc = _mm256_add_ps(acc, p);
   }

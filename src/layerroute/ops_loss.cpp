@@ -37,7 +37,7 @@ double exp_sub_sum(float* x, int n, float sub) {
     __m256 acc = _mm256_setzero_ps();
     const __m256 vs = _mm256_set1_ps(sub);
     for (; j + 8 <= j1; j += 8) {
-      const __m256 p = simd::exp8(_mm256_sub_ps(_mm256_loadu_ps(x + j), vs));
+      const __m256 p = simd::exp256(_mm256_sub_ps(_mm256_loadu_ps(x + j), vs));
       _mm256_storeu_ps(x + j, p);
       acc = _mm256_add_ps(acc, p);
     }

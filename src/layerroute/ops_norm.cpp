@@ -98,7 +98,7 @@ void rope_bwd(float* dx, int rows, int T, int nh, int hd, const float* cos_t, co
 void exp_array(const float* x, float* y, size_t n) {
   size_t i = 0;
 #ifdef __AVX2__
-  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, simd::exp8(_mm256_loadu_ps(x + i)));
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, simd::exp256(_mm256_loadu_ps(x + i)));
 #endif
   for (; i < n; ++i) y[i] = simd::exp1(x[i]);
 }
@@ -126,7 +126,7 @@ void swiglu_fwd(const float* g, const float* u, float* act, size_t n) {
       [&](size_t i) {
 #ifdef __AVX2__
         const __m256 x = _mm256_loadu_ps(g + i), one = _mm256_set1_ps(1.f);
-        const __m256 e = simd::exp8(_mm256_sub_ps(_mm256_setzero_ps(), x));
+        const __m256 e = simd::exp256(_mm256_sub_ps(_mm256_setzero_ps(), x));
         const __m256 silu = _mm256_div_ps(x, _mm256_add_ps(one, e));
         _mm256_storeu_ps(act + i, _mm256_mul_ps(silu, _mm256_loadu_ps(u + i)));
 #else
@@ -143,7 +143,7 @@ void swiglu_bwd(const float* g, const float* u, const float* dact, float* dg, fl
 #ifdef __AVX2__
         const __m256 x = _mm256_loadu_ps(g + i), one = _mm256_set1_ps(1.f);
         const __m256 sg = _mm256_div_ps(
-            one, _mm256_add_ps(one, simd::exp8(_mm256_sub_ps(_mm256_setzero_ps(), x))));
+            one, _mm256_add_ps(one, simd::exp256(_mm256_sub_ps(_mm256_setzero_ps(), x))));
         const __m256 d = _mm256_loadu_ps(dact + i);
         _mm256_storeu_ps(du + i, _mm256_mul_ps(d, _mm256_mul_ps(x, sg)));
         // d silu / dg = sg (1 + g (1 - sg))
