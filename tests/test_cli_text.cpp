@@ -5,6 +5,7 @@
 
 #include "cli_util.h"
 #include "io/json.h"
+#include "temp_path.h"
 
 namespace lr::test {
 namespace {
@@ -49,7 +50,7 @@ TEST(CliTokenize, BadInputIsOneLineErrorWithRow) {
 TEST(CliRender, RendersWithModelTemplate) {
   if (!shared_present()) GTEST_SKIP() << "shared/ not present beside the repository";
   namespace fs = std::filesystem;
-  const fs::path dir = fs::path(testing::TempDir()) / "lr_render_model";
+  const fs::path dir = temp_path("lr_render_model");
   fs::create_directories(dir);
   Json cfg;
   cfg["chat_template"] = slurp(shared_dir() + "/fixtures/chat-template/qwen2.5-instruct.jinja");

@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "text/dataset.h"
+#include "temp_path.h"
 
 namespace lr {
 namespace {
@@ -340,7 +341,7 @@ TEST(DatasetMalformed, OnlyFiveErrorLinesKept) {
 }
 
 TEST(DatasetFiles, MissingOrUnparseableFileIsAnError) {
-  const std::string missing = (fs::temp_directory_path() / "lr_no_such_dataset.jsonl").string();
+  const std::string missing = test::temp_path("lr_no_such_dataset.jsonl").string();
   try {
     load_dataset(DataSpec::parse("gsm8k:" + missing), 0, nullptr);
     FAIL();

@@ -10,6 +10,7 @@
 #include "text/dataset.h"
 #include "text/tokenizer.h"
 #include "text/tokenizer_subset.h"
+#include "temp_path.h"
 
 namespace lr {
 namespace {
@@ -17,7 +18,7 @@ namespace {
 namespace fs = std::filesystem;
 
 fs::path temp_subdir(const std::string& name) {
-  fs::path p = fs::path(testing::TempDir()) / name;
+  fs::path p = test::temp_path(name);
   fs::remove_all(p);
   fs::create_directories(p);
   return p;

@@ -13,6 +13,7 @@
 #include "layerroute/adapters.h"
 #include "layerroute/routed_session.h"
 #include "routed_ref.h"
+#include "temp_path.h"
 
 namespace lr {
 namespace {
@@ -54,7 +55,7 @@ ModelWeights merged(const Model& m, const LoraWeights& lw) {
 }
 
 std::string temp_dir(const std::string& name) {
-  const fs::path d = fs::path(testing::TempDir()) / ("lr_adapters_" + name);
+  const fs::path d = test::temp_path("lr_adapters_" + name);
   fs::remove_all(d);
   return d.string();
 }

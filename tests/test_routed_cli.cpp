@@ -11,6 +11,7 @@
 #include "layerroute/adapters.h"
 #include "layerroute/routed_session.h"
 #include "routed_ref.h"
+#include "temp_path.h"
 
 namespace lr::test {
 namespace {
@@ -24,7 +25,7 @@ struct TinyDirs {
   LoraWeights lora;
   RouterWeights router;
   TinyDirs() {
-    const fs::path root = fs::path(testing::TempDir()) / "lr_cli_routed";
+    const fs::path root = temp_path("lr_cli_routed");
     fs::remove_all(root);
     model_dir = (root / "model").string();
     adapter_dir = (root / "adapters").string();
@@ -47,7 +48,7 @@ const TinyDirs& dirs() {
 }
 
 std::vector<float> logits_cli(const std::string& flags, const std::string& ids, bool* ok) {
-  const std::string out = (fs::path(testing::TempDir()) / "lr_cli_routed_logits.npy").string();
+  const std::string out = temp_path("lr_cli_routed_logits.npy").string();
   fs::remove(out);
   auto r = run_cli("logits --model " + dirs().model_dir + " --ids " + ids +
                    " --all-positions --out " + out + " " + flags);
@@ -123,7 +124,7 @@ TEST(CliRouted, BadFlagsAreOneLineErrors) {
 
 TEST(CliRouted, BenchRouted) {
   const auto& d = dirs();
-  const std::string json = (fs::path(testing::TempDir()) / "lr_cli_routed_bench.json").string();
+  const std::string json = temp_path("lr_cli_routed_bench.json").string();
   auto r = run_cli("bench --model " + d.model_dir +
                    " --reps 1 --decode-tokens 4 --decode-prompt 8 "
                    "--adapters " +

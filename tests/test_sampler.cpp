@@ -10,6 +10,7 @@
 #include "kernels/cpu/argmax.h"
 #include "model/generation_config.h"
 #include "model/sampler.h"
+#include "temp_path.h"
 
 namespace lr {
 namespace {
@@ -119,7 +120,7 @@ TEST(Sampler, TemperatureSharpens) {
 TEST(Sampler, StopIdsAndGenerationConfig) {
   EXPECT_EQ(make_stop_ids({{151643}, {151645, 151643}, {-1}, {151645}}),
             (std::vector<int>{151643, 151645}));
-  const auto dir = std::filesystem::temp_directory_path() / "lr_test_genconfig";
+  const auto dir = test::temp_path("lr_test_genconfig");
   std::filesystem::create_directories(dir);
   {
     std::ofstream(dir / "generation_config.json")

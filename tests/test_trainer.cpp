@@ -16,6 +16,7 @@
 #include "train/adapter_io.h"
 #include "train/train_data.h"
 #include "train/trainer_state.h"
+#include "temp_path.h"
 
 namespace lr::test {
 namespace {
@@ -313,7 +314,7 @@ TEST(Checkpoint, AdapterFilesRoundTrip) {
     for (size_t i = 0; i < a.B.size(); ++i) a.B[i] = 0.001f * float(i);
   RouterWeights rw = RouterWeights::init(mc);
   rw.w[5] = 0.25f;
-  const fs::path dir = fs::path(::testing::TempDir()) / "lr_adapter_rt";
+  const fs::path dir = temp_path("lr_adapter_rt");
   fs::remove_all(dir);
   AdapterToSave s;
   s.model = &mc;
