@@ -21,6 +21,11 @@ void register_eval(CLI::App& app) {
   sub->add_option("--adapters", c.adapters_dir,
                   "Adapter directory (adapter_model.safetensors, router.safetensors); "
                   "omitted: the base model alone");
+  sub->add_option("--gates", c.gates,
+                  "Gates of the recorded configuration: router (the adapters' routers), open "
+                  "(every block) or mask:BITS (one 0/1 per block, 1 = run)")
+      ->capture_default_str();
+  sub->add_flag("--no-lora", c.no_lora, "Leave the adapters' LoRA out (routers still apply)");
   sub->add_option("--data", c.data,
                   "Dataset FORMAT:FILE, repeatable (hermes, glaive, gsm8k, "
                   "turing, messages)")

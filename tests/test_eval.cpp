@@ -118,6 +118,51 @@ TEST(EvalPerplexity, ConfigurationsAgreeWhereTheyMust) {
   EXPECT_DOUBLE_EQ(all.paper_saving_pct, 0.0);
 }
 
+TEST(EvalGates, MaskEqualsRoutersClosingTheSameBlocks) {
+  const ModelConfig c = tiny_cfg(4);
+  TrainWeights w = TrainWeights::random(c, 41);
+  LoraWeights lora = LoraWeights::init(c, LoraConfig{}, 42);
+  for (LoraAdapter& a : lora.adapters) randomize(a.B, 43, 0.2f);
+  RouterWeights rt = RouterWeights::zeros(c);
+  rt.b = {5.f, -5.f, 5.f, -5.f};  // w = 0: blocks 1 and 3 closed for every sample
+  const auto samples = random_samples(6, c.vocab, 44);
+  EvalOptions by_router, by_mask, open;
+  by_router.batch_size = by_mask.batch_size = open.batch_size = 2;
+  by_mask.gates = GateSpec::parse("mask:1010");
+  open.gates = GateSpec::parse("open");
+  const EvalResults r = evaluate(w, &lora, &rt, samples, by_router);
+  const EvalResults m = evaluate(w, &lora, &rt, samples, by_mask);
+  const EvalResults m_no_routers = evaluate(w, &lora, nullptr, samples, by_mask);
+  const EvalResults o = evaluate(w, &lora, &rt, samples, open);
+  EXPECT_EQ(r.gates, "router");
+  EXPECT_EQ(m.gates, "mask:1010");
+  EXPECT_EQ(o.gates, "open");
+  for (size_t t = 0; t < 3; ++t) {
+    // The same blocks closed the same way: the same numbers, bit for bit.
+    EXPECT_EQ(m.types[t].routed.ce(), r.types[t].routed.ce()) << t;
+    EXPECT_EQ(m.types[t].lora_zero.ce(), r.types[t].lora_zero.ce()) << t;
+    EXPECT_EQ(m_no_routers.types[t].routed.ce(), r.types[t].routed.ce()) << t;
+    EXPECT_DOUBLE_EQ(m.types[t].skip_pct, 50.0) << t;
+    EXPECT_DOUBLE_EQ(m.types[t].open_frac[1], 0.0);
+    EXPECT_DOUBLE_EQ(m.types[t].open_frac[2], 1.0);
+    // A mask consults no router: no flip rate against the bias-only router.
+    EXPECT_TRUE(std::isnan(m.types[t].flip_rate));
+    EXPECT_FALSE(std::isnan(r.types[t].flip_rate));
+    // All open: the recorded configuration is LoRA on every block, whatever the routers say.
+    EXPECT_EQ(o.types[t].routed.ce(), o.types[t].lora_all.ce()) << t;
+    EXPECT_NE(o.types[t].routed.ce(), r.types[t].routed.ce()) << t;
+    EXPECT_DOUBLE_EQ(o.types[t].skip_pct, 0.0);
+    EXPECT_FALSE(o.types[t].lora_zero.measured);  // LoRA impact needs closed gates
+  }
+  for (const SampleRecord& s : m.samples) {
+    EXPECT_EQ(s.blocks_run, 2);
+    EXPECT_TRUE(std::isnan(s.score[0]));
+  }
+  EvalOptions bad;
+  bad.gates = GateSpec::parse("mask:101");
+  EXPECT_THROW(evaluate(w, &lora, &rt, samples, bad), std::exception);
+}
+
 TEST(EvalBatching, ResultsDoNotDependOnBatchSize) {
   const ModelConfig c = tiny_cfg(4);
   TrainWeights w = TrainWeights::random(c, 13);
@@ -265,6 +310,46 @@ TEST(EvalCli, EndToEndOnATinyModelDirectory) {
                     "/nope --data gsm8k:" + synth_planning_path(root, "d") + " --out " + out);
   EXPECT_NE(bad.rc, 0);
   EXPECT_NE(bad.err.find("nope"), std::string::npos) << bad.err;
+
+  // --gates mask:BITS and --no-lora: the mask decides, the LoRA is left out, the wall clock
+  // compares the mask against every block open.
+  const std::string out2 = root + "/out_mask";
+  auto rm = test::run_cli("eval --model " + root + "/model --adapters " + root +
+                          "/adapters --gates mask:0110 --no-lora --data hermes:" +
+                          synth_tool_path(root, "d") + " --data gsm8k:" +
+                          synth_planning_path(root, "d") + " --out " + out2 +
+                          " --max-seq-len 48 --batch-size 2 --threads 1");
+  ASSERT_EQ(rm.rc, 0) << rm.err;
+  const Json jm = Json::parse(test::slurp(out2 + "/eval.json"));
+  EXPECT_DOUBLE_EQ(jm["types"]["all"]["skip_pct"].get<double>(), 50.0);
+  EXPECT_EQ(jm["routing"]["gates"], "mask:0110");
+  EXPECT_EQ(jm["lora"]["has_lora"], false);
+  EXPECT_EQ(jm["meta"]["no_lora"], true);
+  EXPECT_NE(rm.out.find("Gates: mask:0110"), std::string::npos) << rm.out;
+  EXPECT_EQ(jm["wallclock"]["measured"], true) << jm["wallclock"].dump();
+
+  // --no-lora --gates open is the base model: its perplexity equals the base pass's.
+  const std::string out3 = root + "/out_base";
+  auto rb = test::run_cli("eval --model " + root + "/model --adapters " + root +
+                          "/adapters --gates open --no-lora --data gsm8k:" +
+                          synth_planning_path(root, "d") + " --out " + out3 +
+                          " --max-seq-len 48 --threads 1");
+  ASSERT_EQ(rb.rc, 0) << rb.err;
+  const Json jb = Json::parse(test::slurp(out3 + "/eval.json"));
+  const Json& loss = jb["types"]["all"]["loss"];
+  EXPECT_EQ(loss["lora_routed"]["ce"], loss["base"]["ce"]) << loss.dump();
+  EXPECT_DOUBLE_EQ(jb["types"]["all"]["skip_pct"].get<double>(), 0.0);
+
+  auto bad_mask = test::run_cli("eval --model " + root + "/model --adapters " + root +
+                                "/adapters --gates mask:01 --data gsm8k:" +
+                                synth_planning_path(root, "d") + " --out " + out);
+  EXPECT_NE(bad_mask.rc, 0);
+  EXPECT_NE(bad_mask.err.find("mask:01 has 2 bits, the model has 4 blocks"), std::string::npos)
+      << bad_mask.err;
+  auto bad_gates = test::run_cli("eval --model " + root + "/model --gates sometimes --data gsm8k:" +
+                                 synth_planning_path(root, "d") + " --out " + out);
+  EXPECT_NE(bad_gates.rc, 0);
+  EXPECT_NE(bad_gates.err.find("'sometimes'"), std::string::npos) << bad_gates.err;
 }
 
 TEST(EvalCli, SweepRejectsPerSeedFlagsInThePassthrough) {

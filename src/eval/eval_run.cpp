@@ -16,12 +16,14 @@ namespace lr::eval {
 EvalResults run_eval(const EvalRunConfig& cfg) {
   LR_CHECK(!cfg.data.empty(), "eval: give at least one --data FORMAT:FILE");
   LR_CHECK(cfg.batch_size > 0, "--batch-size must be positive");
+  const GateSpec gates = GateSpec::parse(cfg.gates);
   set_num_threads(cfg.threads);
   const auto note = [&](const std::string& s) {
     if (cfg.progress) cfg.progress(s);
   };
 
   const ModelConfig mc = ModelConfig::load(cfg.model_dir);
+  gates.check(mc.n_layers);
   const Tokenizer tok = Tokenizer::load(cfg.model_dir);
   const ChatTemplate tmpl = ChatTemplate::from_model_dir(cfg.model_dir);
   std::optional<LoadedAdapter> ad;
@@ -56,14 +58,17 @@ EvalResults run_eval(const EvalRunConfig& cfg) {
   const int32_t eot = tok.token_to_id("<|endoftext|>");
   eo.pad_id = eot >= 0 && eot < mc.vocab ? eot : 0;
   eo.progress = cfg.progress;
-  LoraWeights* lora = ad && ad->lora ? &*ad->lora : nullptr;
+  eo.gates = gates;
+  LoraWeights* lora = ad && ad->lora && !cfg.no_lora ? &*ad->lora : nullptr;
   RouterWeights* routers = ad && ad->routers ? &*ad->routers : nullptr;
   EvalResults r = evaluate(w, lora, routers, samples, eo, origins);
 
   if (!cfg.wallclock) {
     r.wallclock.note = "not measured: --no-wallclock";
-  } else if (!routers) {
-    r.wallclock.note = "not measured: the adapters have no routers";
+  } else if (gates.mode == GateMode::Open) {
+    r.wallclock.note = "not measured: --gates open closes no block";
+  } else if (gates.mode == GateMode::Router && !routers) {
+    r.wallclock.note = "not measured: no routers (every block runs)";
   } else {
     // A few prompts of each step type, prefilled whole (one step) then decoded.
     std::vector<std::vector<int>> prompts;
@@ -75,10 +80,17 @@ EvalResults run_eval(const EvalRunConfig& cfg) {
       prompts.emplace_back(t.ids.begin(), t.ids.end());
     }
     note("wall clock: " + std::to_string(prompts.size()) + " prompts, routed vs all blocks");
-    r.wallclock = measure_wallclock(cfg.model_dir, cfg.adapters_dir, prompts, 16);
+    WallClockSetup ws;
+    ws.model_dir = cfg.model_dir;
+    ws.adapters_dir = cfg.adapters_dir;
+    ws.gates = gates;
+    ws.no_lora = cfg.no_lora;
+    r.wallclock = measure_wallclock(ws, prompts);
   }
   r.meta = Json{{"model", cfg.model_dir},
                 {"adapters", cfg.adapters_dir},
+                {"gates", gates.str()},
+                {"no_lora", cfg.no_lora},
                 {"data", data_reports},
                 {"max_samples_per_dataset", cfg.max_samples},
                 {"max_seq_len", cfg.max_seq_len},

@@ -13,6 +13,8 @@ namespace lr::eval {
 
 struct EvalRunConfig {
   std::string model_dir, adapters_dir, out_dir;  // adapters_dir "": base model only
+  std::string gates = "router";                  // router | open | mask:BITS
+  bool no_lora = false;                          // leave the adapters' LoRA out
   std::vector<std::string> data;                 // "format:FILE"
   size_t max_samples = 200;                      // per dataset (0 = all)
   size_t max_seq_len = 512;

@@ -48,14 +48,24 @@ std::vector<std::vector<int>> plan_batches(const std::vector<TokenizedSample>& s
 
 using BatchFn = std::function<void(const TrainGraph&, const std::vector<int>&, const StepMetrics&)>;
 
-void run_pass(TrainWeights& w, LoraWeights* lora, RouterWeights* routers, TrainGate mode,
-              const EvalOptions& o, const std::vector<TokenizedSample>& samples,
+// How one pass gates its blocks.
+struct Gating {
+  TrainGate mode = TrainGate::AllOpen;
+  RouterWeights* routers = nullptr;  // Hard only
+  std::vector<unsigned char> mask;   // Fixed only
+};
+
+const Gating kAllOpen{};
+
+void run_pass(TrainWeights& w, LoraWeights* lora, const Gating& gating, const EvalOptions& o,
+              const std::vector<TokenizedSample>& samples,
               const std::vector<std::vector<int>>& batches, const BatchFn& fn) {
   TrainOptions to;
-  to.gate_mode = mode;
+  to.gate_mode = gating.mode;
   to.pooling = o.pooling;
   to.threshold = o.threshold;
-  TrainGraph g(w, lora, mode == TrainGate::AllOpen ? nullptr : routers, to);
+  to.fixed_mask = gating.mask;
+  TrainGraph g(w, lora, gating.mode == TrainGate::Hard ? gating.routers : nullptr, to);
   RunOptions run;
   run.need_grad = false;
   run.dropout = false;
@@ -103,6 +113,22 @@ EvalResults evaluate(TrainWeights& weights, LoraWeights* lora, RouterWeights* ro
            routers ? routers->hidden : 0, ", the model has ", L, " of width ", c.hidden);
   LR_CHECK(!lora || lora->n_layers == L, "eval: LoRA is for ", lora ? lora->n_layers : 0,
            " blocks, the model has ", L);
+  opts.gates.check(L);
+
+  // The recorded configuration's gates.
+  Gating gating;
+  switch (opts.gates.mode) {
+    case GateMode::Router:
+      if (routers) gating.mode = TrainGate::Hard, gating.routers = routers;
+      break;
+    case GateMode::Open:
+      break;
+    case GateMode::Mask:
+      gating.mode = TrainGate::Fixed;
+      for (char b : opts.gates.bits) gating.mask.push_back(b == '1' ? 1 : 0);
+      break;
+  }
+  const bool routed_by_routers = gating.mode == TrainGate::Hard;
 
   EvalResults r;
   r.model_type = c.model_type;
@@ -112,6 +138,7 @@ EvalResults evaluate(TrainWeights& weights, LoraWeights* lora, RouterWeights* ro
   r.pooling = opts.pooling == RouterPooling::MaskedMean ? "masked-mean" : "mean-all";
   r.has_lora = lora != nullptr;
   r.has_routers = routers != nullptr;
+  r.gates = opts.gates.mode == GateMode::Router && !routers ? "open" : opts.gates.str();
   if (lora) r.lora_cfg = lora->cfg;
   if (routers) {
     r.bias = routers->b;
@@ -134,9 +161,8 @@ EvalResults evaluate(TrainWeights& weights, LoraWeights* lora, RouterWeights* ro
   }
 
   LossTally base[3], lora_all[3], routed[3], lora_zero[3];
-  // The recorded configuration: LoRA + routers, hard gates.
-  run_pass(weights, lora, routers, routers ? TrainGate::Hard : TrainGate::AllOpen, opts, samples,
-           batches, [&](const TrainGraph& g, const std::vector<int>& idx, const StepMetrics& m) {
+  // The recorded configuration: LoRA + the chosen gates.
+  run_pass(weights, lora, gating, opts, samples, batches, [&](const TrainGraph& g, const std::vector<int>& idx, const StepMetrics& m) {
              tally(routed, samples, idx, m);
              const size_t rows = idx.size();
              for (size_t b = 0; b < rows; ++b) {
@@ -147,30 +173,30 @@ EvalResults evaluate(TrainWeights& weights, LoraWeights* lora, RouterWeights* ro
                  s.soft[size_t(l)] = g.soft_gates()[k];
                  s.hard[size_t(l)] = g.gates()[k];
                  s.score[size_t(l)] =
-                     routers ? float(logit_of_soft(g.soft_gates()[k])) : float(kNaN);
+                     routed_by_routers ? float(logit_of_soft(g.soft_gates()[k])) : float(kNaN);
                }
              }
            });
   note("routed pass done");
   if (lora) {
-    run_pass(weights, lora, nullptr, TrainGate::AllOpen, opts, samples, batches,
+    run_pass(weights, lora, kAllOpen, opts, samples, batches,
              [&](const TrainGraph&, const std::vector<int>& idx, const StepMetrics& m) {
                tally(lora_all, samples, idx, m);
              });
     note("LoRA all-blocks pass done");
   }
   if (opts.run_base) {
-    run_pass(weights, nullptr, nullptr, TrainGate::AllOpen, opts, samples, batches,
+    run_pass(weights, nullptr, kAllOpen, opts, samples, batches,
              [&](const TrainGraph&, const std::vector<int>& idx, const StepMetrics& m) {
                tally(base, samples, idx, m);
              });
     note("base pass done");
   }
   if (!lora) std::copy(std::begin(base), std::end(base), std::begin(lora_all));
-  if (lora && routers && opts.run_lora_zero) {
+  if (lora && gating.mode != TrainGate::AllOpen && opts.run_lora_zero) {
     LoraWeights zero = *lora;  // scale 0 through B = 0: the LoRA term vanishes exactly
     for (LoraAdapter& a : zero.adapters) std::fill(a.B.begin(), a.B.end(), 0.f);
-    run_pass(weights, &zero, routers, TrainGate::Hard, opts, samples, batches,
+    run_pass(weights, &zero, gating, opts, samples, batches,
              [&](const TrainGraph&, const std::vector<int>& idx, const StepMetrics& m) {
                tally(lora_zero, samples, idx, m);
              });
@@ -191,7 +217,8 @@ EvalResults evaluate(TrainWeights& weights, LoraWeights* lora, RouterWeights* ro
     s.paper_flops_all = L * pb;
     s.paper_flops_routed = s.blocks_run * pb;
     s.full_flops_all = full_forward_flops(c, s.seq_len, L, lc, false).total();
-    s.full_flops_routed = full_forward_flops(c, s.seq_len, s.blocks_run, lc, routers).total();
+    s.full_flops_routed =
+        full_forward_flops(c, s.seq_len, s.blocks_run, lc, routed_by_routers).total();
   }
 
   // Per type.
@@ -231,7 +258,7 @@ EvalResults evaluate(TrainWeights& weights, LoraWeights* lora, RouterWeights* ro
     ts.skip_pct = skip_pct(ts.mean_blocks_run, L);
     ts.paper_saving_pct = saving(ts.paper_flops_all, ts.paper_flops_routed);
     ts.full_saving_pct = saving(ts.full_flops_all, ts.full_flops_routed);
-    ts.flip_rate = routers ? flip_rate(hard, r.bias, opts.threshold) : kNaN;
+    ts.flip_rate = routed_by_routers ? flip_rate(hard, r.bias, opts.threshold) : kNaN;
     ts.corr_gate_len = pearson(score, len);
     if (t == kAll) {
       r.corr_gate_len = ts.corr_gate_len;

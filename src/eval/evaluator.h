@@ -4,8 +4,9 @@
 // through TrainGraph::forward without gradients or dropout in four configurations:
 //   base        no LoRA, every block (TrainGate::AllOpen)
 //   lora_all    LoRA, every block (AllOpen)
-//   routed      LoRA + routers (Hard gates): the configuration whose gates are recorded
-//   lora_zero   LoRA scale 0 (B zeroed) + routers: the "LoRA impact" comparison
+//   routed      LoRA + the chosen gates: the configuration whose gates are recorded; the
+//               routers (Hard gates) by default, or every block open, or a fixed mask
+//   lora_zero   LoRA scale 0 (B zeroed) + the same gates: the "LoRA impact" comparison
 // Router biases are used as loaded, for every sample (the reference reset them to 1.0
 // after its first sample; we do not).
 #include <cstdint>
@@ -15,6 +16,7 @@
 
 #include "eval/wallclock.h"
 #include "io/json.h"
+#include "layerroute/gates.h"
 #include "layerroute/lora.h"
 #include "layerroute/router.h"
 #include "layerroute/train_weights.h"
@@ -27,6 +29,7 @@ struct EvalOptions {
   float threshold = 0.5f;
   RouterPooling pooling = RouterPooling::MaskedMean;
   int32_t pad_id = 0;  // only read by MeanAll pooling
+  GateSpec gates;  // router (needs routers; without them every block runs) | open | mask:BITS
   bool run_base = true, run_lora_zero = true;
   std::function<void(const std::string&)> progress;  // one line per finished pass
 };
@@ -78,6 +81,7 @@ struct EvalResults {
   float threshold = 0.5f;
   std::string pooling;
   bool has_lora = false, has_routers = false;
+  std::string gates = "router";  // how the recorded configuration gated: router | open | mask:BITS
   LoraConfig lora_cfg;
   std::vector<float> bias;           // [L] router biases as used
   std::vector<double> sigmoid_bias;  // [L] the bias-only gate value
@@ -93,7 +97,8 @@ struct EvalResults {
 };
 
 // lora and routers may be nullptr (no adapters / no routing: every block runs, lora_zero is
-// skipped). Throws lr::Error for an empty sample list or a shape mismatch.
+// skipped). With opts.gates open or mask:BITS the routers are not consulted (scores and flip
+// rate are NaN). Throws lr::Error for an empty sample list or a shape mismatch.
 EvalResults evaluate(TrainWeights& weights, LoraWeights* lora, RouterWeights* routers,
                      const std::vector<TokenizedSample>& samples, const EvalOptions& opts,
                      const std::vector<std::string>& origins = {});

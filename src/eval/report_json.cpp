@@ -50,6 +50,7 @@ Json results_json(const EvalResults& r) {
   j["model"] = model;
   Json routing;
   routing["has_routers"] = r.has_routers;
+  routing["gates"] = r.gates;
   routing["threshold"] = r.threshold;
   routing["pooling"] = r.pooling;
   routing["bias"] = r.bias;

@@ -21,11 +21,12 @@ std::string summary_markdown(const EvalResults& r) {
   o << "# LayerRoute evaluation\n\n";
   o << "Model: " << r.model_type << ", " << L << " blocks, hidden " << r.hidden
     << ". Routers: " << (r.has_routers ? "yes" : "none (every block runs)") << ", threshold "
-    << fmt_num(r.threshold, 2) << ", pooling " << r.pooling
+    << fmt_num(r.threshold, 2) << ", pooling " << r.pooling << ". Gates: " << r.gates
     << ". LoRA: " << (r.has_lora ? "rank " + std::to_string(r.lora_cfg.rank) : std::string("none"))
     << ".\n\n";
 
-  o << "## Skipping and FLOPs (LoRA + routing)\n\n";
+  o << "## Skipping and FLOPs (" << (r.has_lora ? "LoRA + " : "no LoRA, ") << "gates "
+    << r.gates << ")\n\n";
   o << "| type | samples | mean tokens | blocks run (of " << L
     << ") | skip % | paper block FLOPs saved % | full forward FLOPs saved % |\n";
   o << "|---|---:|---:|---:|---:|---:|---:|\n";

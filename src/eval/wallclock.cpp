@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <optional>
 
 #include "core/error.h"
 #include "core/timer.h"
@@ -46,28 +47,35 @@ double block_params(const ModelConfig& c) {
 
 }  // namespace
 
-WallClock measure_wallclock(const std::string& model_dir, const std::string& adapters_dir,
-                            const std::vector<std::vector<int>>& prompts, int decode_tokens,
-                            int reps) {
+WallClock measure_wallclock(const WallClockSetup& setup,
+                            const std::vector<std::vector<int>>& prompts) {
   WallClock w;
+  const int decode_tokens = setup.decode_tokens, reps = setup.reps;
   LR_CHECK(!prompts.empty(), "wall clock: no prompts");
-  const Model model = Model::load(model_dir);
-  const Adapters ad = Adapters::load(adapters_dir, model.config);
-  LR_CHECK(ad.has_router, adapters_dir, ": no routers to measure");
-  const LowRankDeltas deltas = ad.deltas();
+  LR_CHECK(setup.gates.mode != GateMode::Open, "wall clock: --gates open closes no block");
+  const Model model = Model::load(setup.model_dir);
+  setup.gates.check(model.config.n_layers);
+  std::optional<Adapters> ad;
+  if (!setup.adapters_dir.empty()) ad.emplace(Adapters::load(setup.adapters_dir, model.config));
+  const RouterWeights* router = ad && ad->has_router ? &ad->router : nullptr;
+  LR_CHECK(setup.gates.mode != GateMode::Router || router, "wall clock: ",
+           setup.adapters_dir.empty() ? std::string("no adapters") : setup.adapters_dir,
+           ": no routers to measure");
+  LowRankDeltas deltas;
+  if (ad && !setup.no_lora) deltas = ad->deltas();
   int max_T = 0;
   for (const auto& p : prompts) max_T = std::max(max_T, int(p.size()));
   max_T += decode_tokens + 1;
 
-  auto session = [&](const char* gates) {
+  auto session = [&](const GateSpec& gates) {
     RouteOptions o;
-    o.gates = GateSpec::parse(gates);
-    o.settings = ad.settings;
-    RoutedSession s(model, &ad.router, o, max_T);
+    o.gates = gates;
+    if (ad) o.settings = ad->settings;
+    RoutedSession s(model, router, o, max_T);
     if (deltas.any_active()) s.set_lora(&deltas);
     return s;
   };
-  RoutedSession routed = session("router"), open = session("open");
+  RoutedSession routed = session(setup.gates), open = session(GateSpec::parse("open"));
   Timing best_r, best_o;
   best_r.prefill_s = best_r.decode_s = best_o.prefill_s = best_o.decode_s =
       std::numeric_limits<double>::infinity();
@@ -94,7 +102,8 @@ WallClock measure_wallclock(const std::string& model_dir, const std::string& ada
   const double outside = double(c.vocab) * c.hidden;  // the LM head: read for every token
   const double all = outside + c.n_layers * block_params(c);
   w.predicted_speedup = all / (outside + w.mean_blocks_run * block_params(c));
-  w.note = "f32 weights, greedy decoding, best of " + std::to_string(std::max(1, reps)) +
+  w.note = "gates " + setup.gates.str() + (deltas.any_active() ? ", LoRA on" : ", no LoRA") +
+           "; f32 weights, greedy decoding, best of " + std::to_string(std::max(1, reps)) +
            " alternating runs; predicted speed-up from the weights a token reads";
   return w;
 }

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "layerroute/gates.h"
+
 namespace lr::eval {
 
 struct WallClock {
@@ -17,11 +19,20 @@ struct WallClock {
   double predicted_speedup = 0;  // weights touched per token: all / routed
 };
 
-// Prefills each prompt (one step: the routers decide the gates) then decodes
-// `decode_tokens` greedily, routed and with every block open (LoRA on in both), alternating
-// the two and keeping the best of `reps`. adapters_dir must hold routers.
-WallClock measure_wallclock(const std::string& model_dir, const std::string& adapters_dir,
-                            const std::vector<std::vector<int>>& prompts, int decode_tokens,
-                            int reps = 2);
+struct WallClockSetup {
+  std::string model_dir;
+  std::string adapters_dir;  // "" : the base model alone (then gates must be a mask)
+  GateSpec gates;            // router (the adapters must hold routers) or mask:BITS
+  bool no_lora = false;      // leave the adapters' LoRA out of both sides
+  int decode_tokens = 16;
+  int reps = 2;
+};
+
+// Prefills each prompt (one step: the gates are decided for it) then decodes `decode_tokens`
+// greedily, gated as asked and with every block open (same LoRA on both sides), alternating
+// the two and keeping the best of `reps`. Throws when the gates would close nothing by
+// construction (open, or router without routers).
+WallClock measure_wallclock(const WallClockSetup& setup,
+                            const std::vector<std::vector<int>>& prompts);
 
 }  // namespace lr::eval

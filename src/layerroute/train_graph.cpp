@@ -19,8 +19,11 @@ TrainGraph::TrainGraph(TrainWeights& weights, LoraWeights* lora, RouterWeights* 
   const ModelConfig& c = w_.cfg;
   LR_CHECK(int(w_.blocks.size()) == c.n_layers, "train graph: weights have ", w_.blocks.size(),
            " blocks, config says ", c.n_layers);
-  LR_CHECK(opts_.gate_mode == TrainGate::AllOpen || router_,
-           "train graph: routing needs router weights (or TrainGate::AllOpen)");
+  LR_CHECK(!routes() || router_,
+           "train graph: routing needs router weights (or TrainGate::AllOpen/Fixed)");
+  LR_CHECK(opts_.gate_mode != TrainGate::Fixed || int(opts_.fixed_mask.size()) == c.n_layers,
+           "train graph: the fixed gate mask has ", opts_.fixed_mask.size(), " entries, the model ",
+           c.n_layers, " blocks");
   LR_CHECK(opts_.ce_chunk > 0, "train graph: ce_chunk must be positive");
   if (router_)
     LR_CHECK(router_->n_layers == c.n_layers && router_->hidden == c.hidden,
@@ -30,7 +33,7 @@ TrainGraph::TrainGraph(TrainWeights& weights, LoraWeights* lora, RouterWeights* 
              " layers, model ", c.n_layers);
     glora_ = LoraWeights::zeros(c, lora_->cfg);
   }
-  if (router_ && opts_.gate_mode != TrainGate::AllOpen) grouter_ = RouterWeights::zeros(c);
+  if (router_ && routes()) grouter_ = RouterWeights::zeros(c);
   if (opts_.trainable == Trainable::All) gw_ = TrainWeights::zeros(c);
 }
 
@@ -111,9 +114,11 @@ void TrainGraph::route(int layer) {
   const int H = w_.cfg.hidden, T = T_;
   float* soft = soft_.data() + size_t(layer) * size_t(rows_);
   float* gate = gate_.data() + size_t(layer) * size_t(rows_);
-  if (opts_.gate_mode == TrainGate::AllOpen) {
-    std::fill(soft, soft + rows_, 1.f);
-    std::fill(gate, gate + rows_, 1.f);
+  if (!routes()) {
+    const float g =
+        opts_.gate_mode == TrainGate::Fixed && !opts_.fixed_mask[size_t(layer)] ? 0.f : 1.f;
+    std::fill(soft, soft + rows_, g);
+    std::fill(gate, gate + rows_, g);
     return;
   }
   const LayerActs& A = acts_[size_t(layer)];
@@ -248,7 +253,7 @@ StepMetrics TrainGraph::forward(const Batch& batch, const RunOptions& run) {
       const size_t i = size_t(l) * size_t(rows_) + size_t(b);
       const double s = soft_[i];
       m.block_soft[size_t(l)] += s / rows_;
-      const bool open = opts_.gate_mode == TrainGate::AllOpen || s > opts_.threshold;
+      const bool open = routes() ? s > opts_.threshold : gate_[i] > 0.5f;
       m.block_open[size_t(l)] += open ? 1.0 / rows_ : 0.0;
       const double y =
           opts_.router_loss == RouterLoss::BceNaive ? labels_[size_t(b)] : 1.0 - labels_[size_t(b)];
@@ -261,7 +266,7 @@ StepMetrics TrainGraph::forward(const Batch& batch, const RunOptions& run) {
     m.mean_blocks_run += m.block_open[size_t(l)];
   }
   m.skip_pct = 100.0 * (1.0 - m.mean_blocks_run / L);
-  if (opts_.gate_mode != TrainGate::AllOpen)
+  if (routes())
     m.router_term = opts_.router_loss == RouterLoss::GateReg ? m.gate_reg : bce;
   m.loss = m.ce + double(opts_.lambda) * m.router_term;
   return m;
@@ -274,7 +279,7 @@ std::vector<Param> TrainGraph::params() {
       out.push_back(Param{p[i].name, p[i].shape, p[i].data, g[i].data, p[i].numel, true});
   };
   if (lora_) zip(lora_->tensors(), glora_.tensors());
-  if (router_ && opts_.gate_mode != TrainGate::AllOpen) zip(router_->tensors(), grouter_.tensors());
+  if (router_ && routes()) zip(router_->tensors(), grouter_.tensors());
   if (opts_.trainable == Trainable::All) zip(w_.tensors(), gw_.tensors());
   return out;
 }

@@ -33,6 +33,7 @@ enum class TrainGate {
   Hard,       // g = soft > threshold, STE backward (training and evaluation)
   AllOpen,    // g = 1: every block runs, routers neither used nor trained
   Surrogate,  // g = base + soft - ref with fixed base/ref (tests: its gradient is the STE's)
+  Fixed,      // g = fixed_mask[block] for every row: routers neither used nor trained
 };
 
 struct TrainOptions {
@@ -44,6 +45,7 @@ struct TrainOptions {
   float threshold = 0.5f;
   uint64_t seed = 0;   // keys the LoRA dropout masks
   int ce_chunk = 128;  // target rows per LM-head chunk (OpenBLAS is at full rate from M 128)
+  std::vector<unsigned char> fixed_mask;  // TrainGate::Fixed: one 0/1 per block
 };
 
 struct RunOptions {
@@ -69,7 +71,7 @@ struct StepMetrics {
 
 class TrainGraph {
  public:
-  // lora may be nullptr (no adapters); routers may be nullptr only with TrainGate::AllOpen.
+  // lora may be nullptr (no adapters); routers may be nullptr only with TrainGate::AllOpen/Fixed.
   // The graph keeps pointers: the weights must outlive it.
   TrainGraph(TrainWeights& weights, LoraWeights* lora, RouterWeights* routers,
              const TrainOptions& opts);
@@ -103,6 +105,10 @@ class TrainGraph {
   // first_token: the op runs on tokens from there on (dropout mask offset).
   ops::LoraOp lora_op(int layer, LoraTarget t, bool train_dropout, long first_token = 0) const;
   void route(int layer);
+  // Gates come from the routers (Hard, Surrogate) rather than being given (AllOpen, Fixed).
+  bool routes() const {
+    return opts_.gate_mode == TrainGate::Hard || opts_.gate_mode == TrainGate::Surrogate;
+  }
   void backward_block(int layer);
   void backward_block_rows(int layer, int r0, int nr);
 

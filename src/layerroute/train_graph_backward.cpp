@@ -34,7 +34,7 @@ void TrainGraph::backward_block(int l) {
   const ModelConfig& c = w_.cfg;
   const int H = c.hidden, T = T_;
   const LayerActs& A = acts_[size_t(l)];
-  const bool routing = opts_.gate_mode != TrainGate::AllOpen;
+  const bool routing = routes();
   const float* gate = gate_.data() + size_t(l) * size_t(rows_);
 
   // Gate: out = g B + (1 - g) h. STE: dL/dsoft = <dout, B - h> per row.
