@@ -49,6 +49,18 @@ void scores(const float* qs, const float* kt, int R, int d, int ntp, float* s) {
           _mm256_storeu_ps(s + size_t(r + i) * kKT + j + 8, a[i][1]);
         }
       }
+    // The 1-3 rows left (a decode step of 7 q heads per kv head leaves 3).
+    for (; r < R; ++r)
+      for (int j = 0; j < ntp; j += 16) {
+        __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+        for (int c = 0; c < d; ++c) {
+          const __m256 q = _mm256_broadcast_ss(qs + size_t(r) * d + c);
+          a0 = _mm256_fmadd_ps(q, _mm256_loadu_ps(kt + size_t(c) * kKT + j), a0);
+          a1 = _mm256_fmadd_ps(q, _mm256_loadu_ps(kt + size_t(c) * kKT + j + 8), a1);
+        }
+        _mm256_storeu_ps(s + size_t(r) * kKT + j, a0);
+        _mm256_storeu_ps(s + size_t(r) * kKT + j + 8, a1);
+      }
   }
 #endif
   for (; r < R; ++r)
@@ -74,6 +86,14 @@ void accumulate_pv(const float* p, const float* v, size_t vs, int R, int d, int 
             a[i] = _mm256_fmadd_ps(_mm256_broadcast_ss(p + size_t(r + i) * kKT + j), vv, a[i]);
         }
         for (int i = 0; i < 4; ++i) _mm256_storeu_ps(o + size_t(r + i) * d + c, a[i]);
+      }
+    for (; r < R; ++r)
+      for (int c = 0; c < d; c += 8) {
+        __m256 a = _mm256_loadu_ps(o + size_t(r) * d + c);
+        for (int j = 0; j < nt; ++j)
+          a = _mm256_fmadd_ps(_mm256_broadcast_ss(p + size_t(r) * kKT + j),
+                              _mm256_loadu_ps(v + j * vs + c), a);
+        _mm256_storeu_ps(o + size_t(r) * d + c, a);
       }
   }
 #endif

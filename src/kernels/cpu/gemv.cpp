@@ -57,10 +57,10 @@ inline void dot4(const T* w, int K, const float* x, float out[4]) {
   // single thread; the distance is a first guess, tune with -DLR_GEMV_PREFETCH=bytes).
   constexpr int kAhead = kPrefetchBytes / int(sizeof(T));
   for (; k + 16 <= K; k += 16) {
-    _mm_prefetch(reinterpret_cast<const char*>(w0 + k + kAhead), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(w1 + k + kAhead), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(w2 + k + kAhead), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(w3 + k + kAhead), _MM_HINT_T0);
+    _mm_prefetch(prefetch_addr(w0, k, kAhead, K), _MM_HINT_T0);
+    _mm_prefetch(prefetch_addr(w1, k, kAhead, K), _MM_HINT_T0);
+    _mm_prefetch(prefetch_addr(w2, k, kAhead, K), _MM_HINT_T0);
+    _mm_prefetch(prefetch_addr(w3, k, kAhead, K), _MM_HINT_T0);
     const __m256 x0 = _mm256_loadu_ps(x + k), x1 = _mm256_loadu_ps(x + k + 8);
     a0 = _mm256_fmadd_ps(load8(w0 + k), x0, a0);
     b0 = _mm256_fmadd_ps(load8(w0 + k + 8), x1, b0);
@@ -106,7 +106,7 @@ inline void dot4_bf16(const uint16_t* w, int K, const float* x, const float* xs,
   for (; k + 16 <= K; k += 16) {
     const __m256 xe = _mm256_loadu_ps(xs + k), xo = _mm256_loadu_ps(xs + k + 8);
     for (int j = 0; j < 4; ++j) {
-      _mm_prefetch(reinterpret_cast<const char*>(r[j] + k + kAhead), _MM_HINT_T0);
+      _mm_prefetch(prefetch_addr(r[j], k, kAhead, K), _MM_HINT_T0);
       const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(r[j] + k));
       a[j] = _mm256_fmadd_ps(_mm256_castsi256_ps(_mm256_slli_epi32(v, 16)), xe, a[j]);
       b[j] = _mm256_fmadd_ps(_mm256_castsi256_ps(_mm256_and_si256(v, hi_mask)), xo, b[j]);

@@ -66,7 +66,7 @@ void dot_rows_q8(const int8_t* w, const float* sc, int cnt, int K, const float* 
                    x2 = _mm256_loadu_ps(x + k + 16), x3 = _mm256_loadu_ps(x + k + 24);
       for (int j = 0; j < 4; ++j) {
         const int8_t* p = r[j] + k;
-        _mm_prefetch(reinterpret_cast<const char*>(p + 512), _MM_HINT_T0);
+        _mm_prefetch(prefetch_addr(r[j], k, 512, K), _MM_HINT_T0);
         __m256 t = _mm256_mul_ps(widen8(p), x0);
         t = _mm256_fmadd_ps(widen8(p + 8), x1, t);
         t = _mm256_fmadd_ps(widen8(p + 16), x2, t);
