@@ -4,16 +4,22 @@
 // on which tokens they are.
 #include <cblas.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <utility>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <random>
 
 #include "cli/commands.h"
 #include "cli/model_options.h"
+#include "core/error.h"
 #include "core/rss.h"
 #include "core/threads.h"
 #include "core/timer.h"
@@ -125,15 +131,16 @@ double decode_bytes(const Model& m) {
   return b;
 }
 
-// FLOPs of a prefill of T tokens into an empty cache: 2 per weight per token in the blocks,
+// FLOPs of a prefill of T tokens into an empty cache running `blocks_run` blocks: 2 per
+// weight per token in the blocks,
 // causal attention (q.k and p.v: 4 d per (query head, key) pair), LM head on the last
 // position only (as the session does).
-double prefill_flops(const ModelConfig& c, int T) {
+double prefill_flops(const ModelConfig& c, int T, double blocks_run) {
   double params = 0;
   params += double(c.hidden) * c.q_dim() * 2 + double(c.hidden) * c.kv_dim() * 2;
   params += 3.0 * c.hidden * c.intermediate;
   const double pairs = double(T) * (T + 1) / 2;
-  return c.n_layers * (2 * params * T + 4.0 * c.head_dim * c.n_heads * pairs) +
+  return blocks_run * (2 * params * T + 4.0 * c.head_dim * c.n_heads * pairs) +
          2.0 * c.vocab * c.hidden;
 }
 
@@ -143,14 +150,101 @@ std::string pct(double x) {
   return buf;
 }
 
+// Prefill (128, 512) and decode speed of one session; for a routed session also the blocks
+// each measurement ran (prefill: its own gates; decode: mean over the decoded steps).
+struct Speeds {
+  double prefill_s[2] = {0, 0};
+  double prefill_blocks[2] = {0, 0};
+  double decode_tok_s = 0, decode_blocks = 0;
+  std::string decode_gates;
+};
+constexpr int kPrefillSizes[2] = {128, 512};
+
+Speeds measure(ModelSession& s, const ModelConfig& c, int reps, int decode_prompt,
+               int decode_tokens) {
+  Speeds r;
+  RoutedSession* rs = s.routed();
+  for (int i = 0; i < 2; ++i) {
+    const int n = kPrefillSizes[i];
+    r.prefill_s[i] = prefill_s(s, random_ids(n, c.vocab, 1234 + n), reps);
+    r.prefill_blocks[i] = rs ? rs->blocks_run() : c.n_layers;
+  }
+  s.reset();
+  auto logits = s.prefill(random_ids(decode_prompt, c.vocab, 99));
+  int next = int(std::max_element(logits.begin(), logits.end()) - logits.begin());
+  double blocks = 0;
+  Timer t;
+  for (int i = 0; i < decode_tokens; ++i) {
+    logits = s.decode(next);
+    next = int(std::max_element(logits.begin(), logits.end()) - logits.begin());
+    blocks += rs ? rs->blocks_run() : c.n_layers;  // a few ns: inside the timing is fine
+  }
+  r.decode_tok_s = decode_tokens / t.seconds();
+  r.decode_blocks = blocks / std::max(decode_tokens, 1);
+  if (rs) r.decode_gates = rs->gate_string();
+  return r;
+}
+
+std::string shell_quote(const std::string& s) {
+  std::string q = "'";
+  for (char ch : s) q += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+  return q + "'";
+}
+
+std::string temp_path_for(const std::string& name) {
+  return (std::filesystem::temp_directory_path() / name).string();
+}
+
+// Keeps the faster of each figure (round 0 takes r as it is).
+void keep_best(Speeds* best, const Speeds& r, int round) {
+  if (round == 0) {
+    *best = r;
+    return;
+  }
+  for (int i = 0; i < 2; ++i)
+    if (r.prefill_s[i] < best->prefill_s[i]) {
+      best->prefill_s[i] = r.prefill_s[i];
+      best->prefill_blocks[i] = r.prefill_blocks[i];
+    }
+  if (r.decode_tok_s > best->decode_tok_s) {
+    best->decode_tok_s = r.decode_tok_s;
+    best->decode_blocks = r.decode_blocks;
+    best->decode_gates = r.decode_gates;
+  }
+}
+
+// Training speed per micro-batch shape, each in a child process (`bench-train`): peak RSS
+// is per process and only grows, so each shape gets its own, free of the inference model.
+Json bench_training_child(const std::string& model, int rows, int seq, int steps, int threads) {
+  char self[4096];
+  const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  LR_CHECK(n > 0, "bench: cannot find this executable (/proc/self/exe)");
+  self[n] = 0;
+  const std::string json = temp_path_for("lr_bench_train_" + std::to_string(getpid()) + "_" +
+                                         std::to_string(rows) + "x" + std::to_string(seq) +
+                                         ".json");
+  const std::string cmd = shell_quote(self) + " bench-train --model " + shell_quote(model) +
+                          " --rows " + std::to_string(rows) + " --seq " + std::to_string(seq) +
+                          " --steps " + std::to_string(steps) + " --threads " +
+                          std::to_string(threads) + " --json " + shell_quote(json) + " >/dev/null";
+  const int rc = std::system(cmd.c_str());
+  LR_CHECK(rc == 0, "bench: training benchmark ", rows, "x", seq, " failed (exit ", rc, ")");
+  Json j = read_json_file(json);
+  std::remove(json.c_str());
+  return j;
+}
+
 }  // namespace
 
 void register_bench(CLI::App& app) {
   auto* sub = app.add_subcommand(
-      "bench", "Measure the machine's limits, prefill and decode tokens/s (KV cache)");
+      "bench",
+      "Measure the machine's limits, prefill and decode tokens/s (KV cache) and training\n"
+      "tokens/s, each with its share of the limit; with routing, routed vs all blocks open");
   static ModelOptions m;
   static RouteOptionsCli route_opts;
-  static int reps = 3, decode_tokens = 128, decode_prompt = 512;
+  static int reps = 3, decode_tokens = 128, decode_prompt = 512, train_steps = 2;
+  static bool no_train = false;
   static std::string json_out;
   add_model_options(sub, &m);
   add_route_options(sub, &route_opts);
@@ -160,11 +254,18 @@ void register_bench(CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--decode-prompt", decode_prompt, "Prompt length before decoding")
       ->capture_default_str();
+  sub->add_option("--train-steps", train_steps,
+                  "Timed training steps per micro-batch shape (1x512, 4x128), after a warm-up")
+      ->capture_default_str();
+  sub->add_flag("--no-train", no_train, "Skip the training measurement");
   sub->add_option("--json", json_out, "Also write the figures as JSON");
   registry().push_back(
       {sub, [] {
          set_num_threads(m.threads);
          check_route_options(route_opts);
+         LR_CHECK(reps > 0 && decode_tokens > 0 && decode_prompt > 0 && train_steps > 0,
+                  "bench: --reps, --decode-tokens, --decode-prompt and --train-steps must be "
+                  "positive");
          Json out;
          out["threads"] = num_threads();
          const double bw = read_bandwidth();
@@ -174,6 +275,8 @@ void register_bench(CLI::App& app) {
          std::cout << num_threads() << " threads: memory read " << bw / 1e9
                    << " GB/s (1 GiB sum), sgemm " << gemm / 1e9 << " GFLOP/s (M=512, 896->4864)\n";
 
+         // The 1 GiB buffer is gone: peak RSS from here on is the model's and the session's.
+         const bool rss_reset = reset_peak_rss();
          Timer load_t;
          const Model model = Model::load(m.model, parse_weights_dtype(m.weights_dtype));
          const double load_s = load_t.seconds();
@@ -181,53 +284,130 @@ void register_bench(CLI::App& app) {
          // Chunks of 512: a 512-token prefill is one sgemm per projection (M = 512 runs a
          // little faster than two of M = 256, and the bf16/q8 tiles are widened once).
          const std::unique_ptr<RouteSetup> route = make_route_setup(route_opts, model);
-         ModelSession s(model, route.get(), std::max(512, decode_prompt + decode_tokens + 1), 512);
+         const int max_T = std::max(512, decode_prompt + decode_tokens + 1);
          if (route) std::cout << route->describe() << "\n";
          out["model"] = m.model;
          out["weights_dtype"] = m.weights_dtype;
          out["load_s"] = load_s;
          std::cout << "model " << m.model << " (" << c.n_layers << " blocks, hidden " << c.hidden
                    << ", vocab " << c.vocab << "), weights " << m.weights_dtype << "\n";
-         for (int n : {128, 512}) {
-           const double sec = prefill_s(s, random_ids(n, c.vocab, 1234 + n), reps);
-           const double flops = prefill_flops(c, n);
+         const double bytes = decode_bytes(model);
+         const double head_bytes = linear_bytes(model.weights.head());
+         const double block_bytes = (bytes - head_bytes) / c.n_layers;
+
+         // With routing, the all-open twin (same LoRA) is measured alternately with the routed
+         // session, best of each, so a noisy moment on a shared machine hits both alike.
+         std::optional<RouteSetup> open_setup;
+         if (route) {
+           open_setup.emplace();
+           open_setup->opt = route->opt;
+           open_setup->opt.gates = GateSpec::parse("open");
+         }
+         Speeds sp, op;
+         {
+           ModelSession s(model, route.get(), max_T, 512);
+           std::optional<ModelSession> o;
+           if (open_setup) {
+             o.emplace(model, &*open_setup, max_T, 512);
+             o->routed()->set_lora(route->lora());
+           }
+           const int rounds = open_setup ? 2 : 1;
+           for (int r = 0; r < rounds; ++r) {
+             keep_best(&sp, measure(s, c, open_setup ? 1 : reps, decode_prompt, decode_tokens), r);
+             if (o) keep_best(&op, measure(*o, c, 1, decode_prompt, decode_tokens), r);
+           }
+         }
+         for (int i = 0; i < 2; ++i) {
+           const int n = kPrefillSizes[i];
+           const double flops = prefill_flops(c, n, sp.prefill_blocks[i]);
+           const double sec = sp.prefill_s[i];
            const std::string key = "prefill_" + std::to_string(n);
            out[key + "_tok_s"] = n / sec;
            out[key + "_gflop_s"] = flops / sec / 1e9;
            out[key + "_share_of_sgemm"] = flops / sec / gemm;
            std::cout << "prefill " << n << " tokens: " << n / sec << " tok/s, " << flops / sec / 1e9
                      << " GFLOP/s = " << pct(flops / sec / gemm) << " of sgemm (ceiling "
-                     << gemm / flops * n << " tok/s)\n";
+                     << gemm / flops * n << " tok/s)";
+           if (route) std::cout << ", blocks run " << sp.prefill_blocks[i] << "/" << c.n_layers;
+           std::cout << "\n";
          }
-         s.reset();
-         const auto prompt = random_ids(decode_prompt, c.vocab, 99);
-         auto logits = s.prefill(prompt);
-         int next = int(std::max_element(logits.begin(), logits.end()) - logits.begin());
-         Timer t;
-         for (int i = 0; i < decode_tokens; ++i) {
-           logits = s.decode(next);
-           next = int(std::max_element(logits.begin(), logits.end()) - logits.begin());
+         // The ceiling counts the weights this decode actually reads (closed blocks: none).
+         const double dec_bytes = head_bytes + sp.decode_blocks * block_bytes;
+         out["decode_tok_s"] = sp.decode_tok_s;
+         if (route) {
+           out["decode_blocks_run"] = sp.decode_blocks;
+           out["decode_gates"] = sp.decode_gates;  // the last decoded step's
+           out["prefill_512_blocks_run"] = sp.prefill_blocks[1];
          }
-         const double dec = decode_tokens / t.seconds();
-         const double bytes = decode_bytes(model);
-         const double ceiling = bw / bytes;
-         out["decode_tok_s"] = dec;
          out["decode_after_prompt"] = decode_prompt;
-         if (RoutedSession* rs = s.routed()) {  // the decode step's gates
-           out["blocks_run"] = rs->blocks_run();
-           out["gates"] = rs->gate_string();
-           std::cout << "routed: blocks run " << rs->blocks_run() << "/" << model.config.n_layers
-                     << " [" << rs->gate_string() << "]\n";
-         }
-         out["decode_weight_bytes_per_token"] = bytes;
-         out["decode_ceiling_tok_s"] = ceiling;
-         out["decode_share_of_bandwidth"] = dec / ceiling;
-         out["peak_rss_bytes"] = peak_rss_bytes();
+         out["decode_weight_bytes_per_token"] = dec_bytes;
+         out["decode_ceiling_tok_s"] = bw / dec_bytes;
+         out["decode_share_of_bandwidth"] = sp.decode_tok_s / (bw / dec_bytes);
          std::cout << "decode " << decode_tokens << " tokens after a " << decode_prompt
-                   << "-token prompt: " << dec << " tok/s = " << pct(dec / ceiling)
-                   << " of the bandwidth ceiling (" << bytes / 1e6 << " MB of weights per token, "
-                   << ceiling << " tok/s)\n";
-         std::cout << "peak RSS: " << (peak_rss_bytes() >> 20) << " MiB\n";
+                   << "-token prompt: " << sp.decode_tok_s << " tok/s = "
+                   << pct(sp.decode_tok_s / (bw / dec_bytes))
+                   << " of the bandwidth ceiling (" << dec_bytes / 1e6
+                   << " MB of weights per token, " << bw / dec_bytes << " tok/s)";
+         if (route)
+           std::cout << ", blocks run " << sp.decode_blocks << "/" << c.n_layers << " per step";
+         std::cout << "\n";
+         out["peak_rss_bytes"] = peak_rss_bytes();
+         std::cout << "peak RSS (inference): " << (peak_rss_bytes() >> 20) << " MiB"
+                   << (rss_reset ? "" : " (includes the 1 GiB bandwidth buffer)") << "\n";
+
+         // Routed vs every block open (same LoRA): the saving realised against the saving
+         // the closed blocks predict (their share of the FLOPs, or of the weight bytes).
+         const bool closes = route && (sp.prefill_blocks[0] < c.n_layers ||
+                                       sp.prefill_blocks[1] < c.n_layers ||
+                                       sp.decode_blocks < c.n_layers);
+         if (route && !closes)
+           std::cout << "routing closed no block: no routed vs all-open comparison\n";
+         if (closes) {
+           Json cmp = Json::object();
+           auto row = [&](const std::string& name, double t_routed, double t_open,
+                          double predicted) {
+             const double realised = 1.0 - t_routed / t_open;
+             cmp[name] = Json{{"routed_s", t_routed},
+                              {"open_s", t_open},
+                              {"saving_realised", realised},
+                              {"saving_predicted", predicted},
+                              {"realised_over_predicted",
+                               predicted > 0 ? Json(realised / predicted) : Json()}};
+             std::cout << "  " << name << ": all-open " << t_open * 1e3 << " ms, routed "
+                       << t_routed * 1e3 << " ms: saving " << pct(realised) << " (predicted "
+                       << pct(predicted) << ")"
+                       << (predicted > 0 ? ", realised " + pct(realised / predicted) +
+                                               " of the prediction"
+                                         : std::string())
+                       << "\n";
+           };
+           std::cout << "routed vs all blocks open:\n";
+           for (int i = 0; i < 2; ++i) {
+             const int n = kPrefillSizes[i];
+             const double all = prefill_flops(c, n, c.n_layers);
+             row("prefill_" + std::to_string(n), sp.prefill_s[i], op.prefill_s[i],
+                 1.0 - prefill_flops(c, n, sp.prefill_blocks[i]) / all);
+           }
+           row("decode_per_token", 1.0 / sp.decode_tok_s, 1.0 / op.decode_tok_s,
+               1.0 - dec_bytes / bytes);
+           out["routed_vs_open"] = cmp;
+         }
+
+         if (!no_train) {
+           Json train = Json::object();
+           for (auto [rows, seq] : {std::pair{1, 512}, std::pair{4, 128}}) {
+             std::cout << "training " << rows << "x" << seq << " (LoRA + routers, "
+                       << train_steps << " steps)..." << std::flush;
+             const Json j = bench_training_child(m.model, rows, seq, train_steps, num_threads());
+             const std::string key = std::to_string(rows) + "x" + std::to_string(seq);
+             train[key] = j;
+             std::cout << "\rtraining " << key << ": " << j["tok_s"].get<double>() << " tok/s, "
+                       << j["gflops"].get<double>() << " GFLOP/s = "
+                       << pct(j["limit_share"].get<double>()) << " of sgemm, peak RSS "
+                       << (j["peak_rss_bytes"].get<size_t>() >> 20) << " MiB\n";
+           }
+           out["training"] = train;
+         }
          if (!json_out.empty()) write_file_atomic(json_out, out.dump(2) + "\n");
          return 0;
        }});

@@ -109,12 +109,20 @@ TEST(CliInitRandom, TinyModelRunsThroughEveryCommand) {
                       " --tools " + tools.string() + " -n 3");
   EXPECT_EQ(tool.rc, 0) << tool.err;
 
-  auto bench = run_cli("bench --model " + dir.string() + " --reps 1 --decode-tokens 4 --json " +
+  auto bench = run_cli("bench --model " + dir.string() +
+                       " --reps 1 --decode-tokens 4 --train-steps 1 --json " +
                        (dir / "b.json").string());
   ASSERT_EQ(bench.rc, 0) << bench.err;
   const Json b = Json::parse(slurp((dir / "b.json").string()));
   EXPECT_GT(b["prefill_512_tok_s"].get<double>(), 0);
   EXPECT_GT(b["decode_tok_s"].get<double>(), 0);
+  // Training in the same run, one child process per micro-batch shape.
+  for (const char* shape : {"1x512", "4x128"}) {
+    ASSERT_TRUE(b["training"].contains(shape)) << b.dump();
+    EXPECT_GT(b["training"][shape]["tok_s"].get<double>(), 0) << shape;
+    EXPECT_GT(b["training"][shape]["peak_rss_bytes"].get<double>(), 0) << shape;
+    EXPECT_GT(b["training"][shape]["limit_share"].get<double>(), 0) << shape;
+  }
 
   auto two = run_cli("generate --model " + dir.string() + " --prompt a --ids 1");
   EXPECT_EQ(two.rc, 1);

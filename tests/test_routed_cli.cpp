@@ -128,10 +128,29 @@ TEST(CliRouted, BenchRouted) {
   auto r = run_cli("bench --model " + d.model_dir +
                    " --reps 1 --decode-tokens 4 --decode-prompt 8 "
                    "--adapters " +
-                   d.adapter_dir + " --gates mask:1001 --json " + json);
+                   d.adapter_dir + " --gates mask:1001 --no-train --json " + json);
   ASSERT_EQ(r.rc, 0) << r.err;
-  EXPECT_NE(r.out.find("blocks run 2/4 [1001]"), std::string::npos) << r.out;
-  EXPECT_EQ(Json::parse(slurp(json))["blocks_run"].get<int>(), 2);
+  EXPECT_NE(r.out.find("blocks run 2/4 per step"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("routed vs all blocks open"), std::string::npos) << r.out;
+  const Json j = Json::parse(slurp(json));
+  EXPECT_EQ(j["decode_blocks_run"].get<double>(), 2.0);
+  EXPECT_EQ(j["decode_gates"], "1001");
+  // Two of four equal blocks closed: the decode prediction is their share of the weight bytes
+  // (the LM head is read either way), the prefill one their share of the FLOPs.
+  const Json& cmp = j["routed_vs_open"];
+  for (const char* k : {"prefill_128", "prefill_512", "decode_per_token"}) {
+    ASSERT_TRUE(cmp.contains(k)) << k;
+    const double p = cmp[k]["saving_predicted"].get<double>();
+    EXPECT_GT(p, 0.0) << k;
+    EXPECT_LT(p, 0.5) << k;
+    EXPECT_GT(cmp[k]["open_s"].get<double>(), 0.0) << k;
+  }
+  EXPECT_FALSE(j.contains("training"));
+
+  auto open = run_cli("bench --model " + d.model_dir +
+                      " --reps 1 --decode-tokens 2 --decode-prompt 4 --gates open --no-train");
+  ASSERT_EQ(open.rc, 0) << open.err;
+  EXPECT_NE(open.out.find("routing closed no block"), std::string::npos) << open.out;
 }
 
 }  // namespace

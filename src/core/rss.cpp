@@ -12,4 +12,11 @@ size_t peak_rss_bytes() {
   }
   return 0;
 }
+
+bool reset_peak_rss() {
+  std::ofstream f("/proc/self/clear_refs");
+  f << "5";
+  f.flush();
+  return bool(f);
+}
 }  // namespace lr
