@@ -278,7 +278,8 @@ void register_bench(CLI::App& app) {
          // The 1 GiB buffer is gone: peak RSS from here on is the model's and the session's.
          const bool rss_reset = reset_peak_rss();
          Timer load_t;
-         const Model model = Model::load(m.model, parse_weights_dtype(m.weights_dtype));
+         const WeightsDType wdt = parse_weights_dtype(m.weights_dtype, m.model);
+         const Model model = Model::load(m.model, wdt);
          const double load_s = load_t.seconds();
          const ModelConfig& c = model.config;
          // Chunks of 512: a 512-token prefill is one sgemm per projection (M = 512 runs a
@@ -287,10 +288,10 @@ void register_bench(CLI::App& app) {
          const int max_T = std::max(512, decode_prompt + decode_tokens + 1);
          if (route) std::cout << route->describe() << "\n";
          out["model"] = m.model;
-         out["weights_dtype"] = m.weights_dtype;
+         out["weights_dtype"] = weights_dtype_name(wdt);
          out["load_s"] = load_s;
          std::cout << "model " << m.model << " (" << c.n_layers << " blocks, hidden " << c.hidden
-                   << ", vocab " << c.vocab << "), weights " << m.weights_dtype << "\n";
+                   << ", vocab " << c.vocab << "), weights " << weights_dtype_name(wdt) << "\n";
          const double bytes = decode_bytes(model);
          const double head_bytes = linear_bytes(model.weights.head());
          const double block_bytes = (bytes - head_bytes) / c.n_layers;

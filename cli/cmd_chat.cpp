@@ -31,7 +31,7 @@ struct ChatOptions {
 int run(ChatOptions& o) {
   set_num_threads(o.m.threads);
   check_route_options(o.route);
-  const Model model = Model::load(o.m.model, parse_weights_dtype(o.m.weights_dtype));
+  const Model model = Model::load(o.m.model, parse_weights_dtype(o.m.weights_dtype, o.m.model));
   const Tokenizer tok = Tokenizer::load(o.m.model);
   const ChatTemplate tmpl = ChatTemplate::from_model_dir(o.m.model);
   const Json tools = o.tools.empty() ? Json() : read_json_file(o.tools);

@@ -72,7 +72,7 @@ int run(GenerateOptions& o) {
   }
   LR_CHECK(!ids.empty(), "the prompt is empty");
 
-  const Model model = Model::load(o.m.model, parse_weights_dtype(o.m.weights_dtype));
+  const Model model = Model::load(o.m.model, parse_weights_dtype(o.m.weights_dtype, o.m.model));
   for (int id : ids)
     LR_CHECK(id >= 0 && id < model.config.vocab, "prompt token id ", id,
              " is outside the model's vocabulary [0, ", model.config.vocab, ")");

