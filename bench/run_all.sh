@@ -2,8 +2,9 @@
 # Benchmarks layerroute against a PyTorch peer on this machine, same model, same threads.
 #   bench/run_all.sh [MODEL_DIR] [THREADS]
 # Idempotent: installs Debian's python3-torch if missing, builds the random Qwen2.5-0.5B
-# model (bf16) if MODEL_DIR does not exist, then runs `layerroute bench` (bf16 and q8
-# weights) and bench/pytorch/peer.py (fp32) and prints a table with ratios ours / PyTorch.
+# model (bf16) if MODEL_DIR does not exist, then runs `layerroute bench` (bf16 with training,
+# q8, and bf16 with a fixed mask for routed vs all-open) and bench/pytorch/peer.py (fp32),
+# prints a table with ratios ours / PyTorch, then the training comparison (train_peer.sh).
 # Timings on a shared machine are noisy: the load average is printed with the results.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -30,10 +31,13 @@ if [[ ! -f "$MODEL/model.safetensors" ]]; then
 fi
 
 echo "== $(date -Is)  $(uptime)"
-for dt in bf16 q8; do
-  echo "== layerroute bench --weights-dtype $dt"
-  "$LR" bench --model "$MODEL" --threads "$THREADS" --weights-dtype "$dt" --json "$OUT/ours_$dt.json"
-done
+echo "== layerroute bench --weights-dtype bf16 (with training 1x512 and 4x128)"
+"$LR" bench --model "$MODEL" --threads "$THREADS" --weights-dtype bf16 --json "$OUT/ours_bf16.json"
+echo "== layerroute bench --weights-dtype q8"
+"$LR" bench --model "$MODEL" --threads "$THREADS" --weights-dtype q8 --no-train --json "$OUT/ours_q8.json"
+echo "== layerroute bench --weights-dtype bf16, 6 of 24 blocks closed by a mask"
+"$LR" bench --model "$MODEL" --threads "$THREADS" --weights-dtype bf16 --no-train \
+  --gates mask:111011101110111011101110 --json "$OUT/ours_bf16_mask.json"
 echo "== PyTorch peer (fp32, OMP_WAIT_POLICY=PASSIVE)"
 OMP_WAIT_POLICY=PASSIVE "$PY" "$ROOT/bench/pytorch/peer.py" --model "$MODEL" --threads "$THREADS" \
   --json "$OUT/pytorch.json"
@@ -57,8 +61,15 @@ print(f"\nshares of the limits (bf16): prefill 512 {100 * bf['prefill_512_share_
       f"sgemm, decode {100 * bf['decode_share_of_bandwidth']:.0f} % of the bandwidth ceiling "
       f"({bf['decode_ceiling_tok_s']:.1f} tok/s); q8 decode {100 * q8['decode_share_of_bandwidth']:.0f} % "
       f"({q8['decode_ceiling_tok_s']:.1f} tok/s)")
+for shape, t in bf.get("training", {}).items():
+    print(f"training {shape}: {t['tok_s']:.1f} tok/s, {100 * t['limit_share']:.0f} % of sgemm, "
+          f"peak RSS {t['peak_rss_bytes'] / 2**30:.2f} GiB")
+mk = json.load(open(f"{d}/ours_bf16_mask.json"))
+for k, v in mk.get("routed_vs_open", {}).items():
+    print(f"mask 6/24 closed, {k}: saving {100 * v['saving_realised']:.0f} % realised vs "
+          f"{100 * v['saving_predicted']:.0f} % predicted")
 PYEOF
 
-# TODO(training): compare training throughput (LoRA + routers, frozen backbone, 1x512 and
-# 4x128 tokens/s, peak RSS) against a PyTorch training step once `layerroute train` lands;
-# not measured here, so no figure is printed for it.
+
+echo "== training against the PyTorch peer (bench/train_peer.sh)"
+OUT="$OUT/train" "$ROOT/bench/train_peer.sh" "$MODEL"

@@ -3,6 +3,8 @@
 // resume after SIGKILL, CLI errors.
 #include <gtest/gtest.h>
 
+#include <tuple>
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -16,6 +18,8 @@
 #include "train/adapter_io.h"
 #include "train/train_data.h"
 #include "train/trainer_state.h"
+#include "layerroute/adapters.h"
+#include "io/atomic_file.h"
 #include "temp_path.h"
 
 namespace lr::test {
@@ -345,6 +349,54 @@ TEST(Checkpoint, AdapterFilesRoundTrip) {
   ModelConfig other = mc;
   other.hidden = 64;
   EXPECT_THROW(load_adapter_dir(dir.string(), other), Error);
+}
+
+// Training and evaluation read adapters with the inference reader, then refuse the PEFT
+// options their graph does not implement (inference applies them).
+TEST(Checkpoint, TrainingRefusesPeftOptionsOnlyInferenceImplements) {
+  const ModelConfig mc = tiny_model_config();
+  LoraWeights lora = LoraWeights::init(mc, LoraConfig{}, 5);
+  const fs::path dir = temp_path("lr_adapter_peft_opts");
+  fs::remove_all(dir);
+  AdapterToSave s;
+  s.model = &mc;
+  s.lora = &lora;
+  publish_dir(dir.string(), [&](const std::string& d) { save_adapter_files(d, s); });
+  const std::string cfg_path = (dir / "adapter_config.json").string();
+  const Json base = read_json_file(cfg_path);
+  EXPECT_TRUE(load_adapter_dir(dir.string(), mc).lora.has_value());
+  for (const auto& [key, value, word] :
+       {std::tuple{"use_rslora", Json(true), "use_rslora"},
+        std::tuple{"layers_to_transform", Json::array({0}), "layers_to_transform"}}) {
+    Json j = base;
+    j[key] = value;
+    write_file_atomic(cfg_path, j.dump());
+    if (std::string(key) == "layers_to_transform") {  // the file then holds block 0 only
+      const std::string st = (dir / "adapter_model.safetensors").string();
+      std::vector<std::vector<float>> keep;
+      std::vector<TensorToWrite> out;
+      {
+        const Checkpoint ck = Checkpoint::open_file(st);
+        keep.reserve(ck.names().size());  // out points into keep: no reallocation
+        for (const std::string& n : ck.names())
+          if (n.find(".layers.0.") != std::string::npos) {
+            const TensorInfo& info = *ck.get(n).info;
+            keep.push_back(ck.load_f32(n, info.shape));
+            out.push_back({n, DType::F32, info.shape, keep.back().data()});
+          }
+      }
+      write_safetensors(st, out);
+    }
+    EXPECT_NO_THROW(Adapters::load(dir.string(), mc)) << key;
+    try {
+      load_adapter_dir(dir.string(), mc);
+      ADD_FAILURE() << key << " was accepted";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(word), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("adapter_config.json"), std::string::npos) << e.what();
+    }
+  }
+  fs::remove_all(dir);
 }
 
 TEST(Trainer, EpochOrderIsSeededPermutation) {

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <map>
 #include <set>
 
 #include "core/error.h"
@@ -191,34 +192,57 @@ LowRankDeltas Adapters::deltas(float scale_mult) const {
   return d;
 }
 
+Json peft_adapter_config(const LoraConfig& cfg, const std::string& base_model) {
+  Json j;
+  j["peft_type"] = "LORA";
+  j["task_type"] = "CAUSAL_LM";
+  j["base_model_name_or_path"] = base_model;
+  j["r"] = cfg.rank;
+  j["lora_alpha"] = cfg.alpha;
+  j["lora_dropout"] = cfg.dropout;
+  Json t = Json::array();
+  for (LoraTarget x : cfg.targets) t.push_back(lora_target_name(x));
+  j["target_modules"] = t;
+  j["bias"] = "none";
+  j["fan_in_fan_out"] = false;
+  j["inference_mode"] = true;
+  j["modules_to_save"] = nullptr;
+  j["use_rslora"] = false;
+  j["use_dora"] = false;
+  return j;
+}
+
+namespace {
+
+std::vector<TensorToWrite> f32_tensors(std::vector<TensorSlot> slots) {
+  std::vector<TensorToWrite> w;
+  for (const TensorSlot& s : slots) w.push_back({s.name, DType::F32, s.shape, s.data});
+  return w;
+}
+
+const std::map<std::string, std::string> kSafetensorsMeta{{"format", "pt"}};
+
+}  // namespace
+
+void write_lora_files(const std::string& dir, const LoraWeights& lora,
+                      const std::string& base_model) {
+  write_file_atomic(dir + "/adapter_config.json",
+                    peft_adapter_config(lora.cfg, base_model).dump(2) + "\n");
+  // tensors() hands out mutable slots; writing only reads them.
+  write_safetensors(dir + "/adapter_model.safetensors",
+                    f32_tensors(const_cast<LoraWeights&>(lora).tensors()), kSafetensorsMeta);
+}
+
+void write_router_file(const std::string& dir, const RouterWeights& router) {
+  write_safetensors(dir + "/router.safetensors",
+                    f32_tensors(const_cast<RouterWeights&>(router).tensors()), kSafetensorsMeta);
+}
+
 void save_adapters(const std::string& dir, const LoraWeights* lora, const RouterWeights* router,
                    const RouteSettings& settings) {
   fs::create_directories(dir);
-  // tensors() hands out mutable slots; writing only reads them.
-  auto to_write = [](std::vector<TensorSlot> slots) {
-    std::vector<TensorToWrite> w;
-    for (const TensorSlot& s : slots) w.push_back({s.name, DType::F32, s.shape, s.data});
-    return w;
-  };
-  if (lora) {
-    Json targets = Json::array();
-    for (LoraTarget t : lora->cfg.targets) targets.push_back(lora_target_name(t));
-    Json j{{"peft_type", "LORA"},
-           {"task_type", "CAUSAL_LM"},
-           {"r", lora->cfg.rank},
-           {"lora_alpha", lora->cfg.alpha},
-           {"lora_dropout", lora->cfg.dropout},
-           {"target_modules", targets},
-           {"bias", "none"},
-           {"fan_in_fan_out", false},
-           {"use_rslora", false}};
-    write_file_atomic(dir + "/adapter_config.json", j.dump(2) + "\n");
-    write_safetensors(dir + "/adapter_model.safetensors",
-                      to_write(const_cast<LoraWeights*>(lora)->tensors()));
-  }
-  if (router)
-    write_safetensors(dir + "/router.safetensors",
-                      to_write(const_cast<RouterWeights*>(router)->tensors()));
+  if (lora) write_lora_files(dir, *lora, "");
+  if (router) write_router_file(dir, *router);
   Json s{{"router_threshold", settings.threshold},
          {"router_pooling", route_pool_name(settings.pool)}};
   write_file_atomic(dir + "/layerroute_config.json", s.dump(2) + "\n");

@@ -4,6 +4,7 @@
 // (layerroute_config.json). A plain PEFT LoRA directory loads as LoRA-only.
 #include <string>
 
+#include "io/json.h"
 #include "layerroute/lora.h"
 #include "layerroute/router.h"
 #include "model/config.h"
@@ -42,6 +43,14 @@ struct Adapters {
   // not modified); scale multiplies PEFT's alpha / r (0 switches LoRA off).
   LowRankDeltas deltas(float scale_mult = 1.f) const;
 };
+
+// The PEFT adapter_config.json for `cfg` (what peft.LoraConfig.save_pretrained writes).
+Json peft_adapter_config(const LoraConfig& cfg, const std::string& base_model);
+// DIR/adapter_config.json + adapter_model.safetensors (PEFT names), atomically.
+void write_lora_files(const std::string& dir, const LoraWeights& lora,
+                      const std::string& base_model);
+// DIR/router.safetensors, atomically.
+void write_router_file(const std::string& dir, const RouterWeights& router);
 
 // Writes DIR/adapter_config.json + adapter_model.safetensors (when lora), router.safetensors
 // (when router) and layerroute_config.json, atomically, with the names loaded above.

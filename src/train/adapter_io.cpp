@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "io/atomic_file.h"
 #include "io/safetensors.h"
+#include "layerroute/adapters.h"
 
 namespace lr {
 
@@ -25,48 +26,13 @@ void write_json(const std::string& path, const Json& j) {
   write_file_atomic(path, j.dump(2) + "\n");
 }
 
-// Fills every slot from `file`, which must hold exactly these names and shapes.
-void read_slots(const std::string& file, std::vector<TensorSlot> slots) {
-  const Checkpoint ck = Checkpoint::open_file(file);
-  for (TensorSlot& s : slots) {
-    const std::vector<float> v = ck.load_f32(s.name, s.shape);
-    std::copy(v.begin(), v.end(), s.data);
-  }
-  LR_CHECK(ck.names().size() == slots.size(), file, ": holds ", ck.names().size(),
-           " tensors, expected ", slots.size());
-}
-
 }  // namespace
-
-Json peft_adapter_config(const LoraConfig& cfg, const std::string& base_model) {
-  Json j;
-  j["peft_type"] = "LORA";
-  j["task_type"] = "CAUSAL_LM";
-  j["base_model_name_or_path"] = base_model;
-  j["r"] = cfg.rank;
-  j["lora_alpha"] = cfg.alpha;
-  j["lora_dropout"] = cfg.dropout;
-  Json t = Json::array();
-  for (LoraTarget x : cfg.targets) t.push_back(lora_target_name(x));
-  j["target_modules"] = t;
-  j["bias"] = "none";
-  j["fan_in_fan_out"] = false;
-  j["inference_mode"] = true;
-  j["modules_to_save"] = nullptr;
-  j["use_rslora"] = false;
-  j["use_dora"] = false;
-  return j;
-}
 
 void save_adapter_files(const std::string& dir, const AdapterToSave& a) {
   LR_CHECK(a.model != nullptr, "save_adapter_files: no model config");
   const std::map<std::string, std::string> meta{{"format", "pt"}};
-  if (a.lora) {
-    write_json(dir + "/adapter_config.json", peft_adapter_config(a.lora->cfg, a.base_model));
-    write_safetensors(dir + "/adapter_model.safetensors", to_write(a.lora->tensors()), meta);
-  }
-  if (a.routers)
-    write_safetensors(dir + "/router.safetensors", to_write(a.routers->tensors()), meta);
+  if (a.lora) write_lora_files(dir, *a.lora, a.base_model);
+  if (a.routers) write_router_file(dir, *a.routers);
   if (a.full) {
     write_json(dir + "/config.json", a.model->to_json());
     write_safetensors(dir + "/model.safetensors", to_write(a.full->tensors()), meta);
@@ -93,45 +59,27 @@ void save_adapter_files(const std::string& dir, const AdapterToSave& a) {
 }
 
 LoadedAdapter load_adapter_dir(const std::string& dir, const ModelConfig& model) {
-  LR_CHECK(fs::is_directory(dir), dir, ": not an adapter directory");
+  // One reader of the format: inference's, which also checks PEFT's options; training and
+  // evaluation then refuse what their graph does not implement.
+  Adapters ad = Adapters::load(dir, model);
   LoadedAdapter out;
-  const std::string acfg = dir + "/adapter_config.json";
-  if (fs::exists(acfg)) {
-    const Json j = read_json_file(acfg);
-    auto need = [&](const char* k) -> const Json& {
-      LR_CHECK(j.contains(k), acfg, ": missing \"", k, "\"");
-      return j[k];
-    };
-    LR_CHECK(need("peft_type") == "LORA", acfg, ": peft_type is not LORA");
-    LoraConfig c;
-    try {
-      c.rank = need("r").get<int>();
-      c.alpha = need("lora_alpha").get<float>();
-      c.dropout = j.value("lora_dropout", 0.f);
-      c.targets.clear();
-      for (const Json& t : need("target_modules")) {
-        LoraTarget x;
-        LR_CHECK(parse_lora_target(t.get<std::string>(), &x), acfg, ": unsupported target ",
-                 t.dump());
-        c.targets.push_back(x);
-      }
-    } catch (const Json::exception& e) {
-      fail(acfg, ": ", e.what());
-    }
-    LR_CHECK(c.rank > 0, acfg, ": r must be > 0");
-    LR_CHECK(!j.value("fan_in_fan_out", false), acfg, ": fan_in_fan_out is not supported");
-    out.lora = LoraWeights::zeros(model, c);
-    read_slots(dir + "/adapter_model.safetensors", out.lora->tensors());
+  if (ad.has_lora) {
+    LR_CHECK(!ad.rslora, dir,
+             "/adapter_config.json: use_rslora is supported for inference, not for training or "
+             "evaluation");
+    for (int l = 0; l < model.n_layers; ++l)
+      for (LoraTarget t : ad.lora.cfg.targets)
+        LR_CHECK(!ad.lora.at(l, t).empty(), dir,
+                 "/adapter_config.json: layers_to_transform (LoRA on some blocks only) is "
+                 "supported for inference, not for training or evaluation");
+    out.lora = std::move(ad.lora);
   }
-  const std::string rfile = dir + "/router.safetensors";
-  if (fs::exists(rfile)) {
-    out.routers = RouterWeights::zeros(model);
-    read_slots(rfile, out.routers->tensors());
-  }
+  if (ad.has_router) out.routers = std::move(ad.router);
+  out.routing.threshold = ad.settings.threshold;
   const std::string lcfg = dir + "/layerroute_config.json";
   if (fs::exists(lcfg)) {
     out.settings = read_json_file(lcfg);
-    out.routing.threshold = out.settings.value("router_threshold", 0.5f);
+    // Training's pooling ablation (inference pools whole sequences either way).
     const std::string p = out.settings.value("router_pooling", std::string("masked-mean"));
     LR_CHECK(p == "masked-mean" || p == "mean-all", lcfg, ": unknown router_pooling '", p, "'");
     out.routing.pooling = p == "masked-mean" ? RouterPooling::MaskedMean : RouterPooling::MeanAll;
@@ -139,7 +87,6 @@ LoadedAdapter load_adapter_dir(const std::string& dir, const ModelConfig& model)
       LR_CHECK(out.settings["n_layers"] == model.n_layers, lcfg, ": made for ",
                out.settings["n_layers"].dump(), " layers, the model has ", model.n_layers);
   }
-  LR_CHECK(out.lora || out.routers, dir, ": no adapter_model.safetensors or router.safetensors");
   return out;
 }
 

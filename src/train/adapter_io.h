@@ -49,7 +49,4 @@ struct LoadedAdapter {
 // throws lr::Error naming the file and tensor at fault.
 LoadedAdapter load_adapter_dir(const std::string& dir, const ModelConfig& model);
 
-// The PEFT adapter_config.json for `cfg`.
-Json peft_adapter_config(const LoraConfig& cfg, const std::string& base_model);
-
 }  // namespace lr
