@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "cli_util.h"
 #include "io/json.h"
@@ -47,6 +48,19 @@ TEST(CliDemo, QuickPipelineRunsEndToEndAndCaches) {
   ASSERT_EQ(again.rc, 0) << again.err;
   EXPECT_NE(again.out.find("cached: "), std::string::npos);
   EXPECT_EQ(fs::last_write_time(work / "base-run/final/model.safetensors"), mtime);
+
+  // A step made with other settings is redone, with what builds on it; the rest is reused.
+  Json marker = Json::parse(slurp((work / "adapters-run/.done").string()));
+  marker["steps"] = 999;
+  std::ofstream(work / "adapters-run/.done") << marker.dump();
+  auto third = run_cli("demo --quick --threads 2 --work " + work.string());
+  ASSERT_EQ(third.rc, 0) << third.err;
+  EXPECT_NE(third.out.find("cached: " + (work / "base-run/final").string()), std::string::npos)
+      << third.out;
+  EXPECT_EQ(third.out.find("cached: " + (work / "adapters-run").string()), std::string::npos)
+      << third.out;
+  EXPECT_EQ(fs::last_write_time(work / "base-run/final/model.safetensors"), mtime);
+  EXPECT_EQ(Json::parse(slurp((work / "adapters-run/.done").string()))["steps"], 4);
   fs::remove_all(work);
 }
 

@@ -25,9 +25,15 @@ void banner(const std::string& s) {
   std::cout << "\n== " << s << "\n" << std::flush;
 }
 
-// A finished step leaves a marker; its absence means redo (a killed run never counts).
-bool done(const std::string& marker) {
-  return fs::exists(marker);
+// A finished step leaves a marker holding the settings it ran with (and those of the steps
+// it builds on); a missing marker (a killed run) or different settings mean redo.
+bool done(const std::string& marker, const Json& what) {
+  if (!fs::exists(marker)) return false;
+  try {
+    return read_json_file(marker) == what;
+  } catch (const std::exception&) {
+    return false;  // unreadable marker: redo the step
+  }
 }
 void mark(const std::string& marker, const Json& what) {
   write_file_atomic(marker, what.dump(2) + "\n");
@@ -93,22 +99,29 @@ int run_demo(DemoOptions o) {
   Timer total;
 
   banner("1/5 synthetic agentic traces");
-  if (!done(data_dir + "/.done")) {
+  const Json data_key = {
+      {"train_per_type", o.train_per_type}, {"eval_per_type", o.eval_per_type}, {"seed", o.seed}};
+  if (!done(data_dir + "/.done", data_key)) {
     fs::create_directories(data_dir);
     write_synth_traces(data_dir, "train", o.train_per_type, o.train_per_type, o.seed);
     write_synth_traces(data_dir, "eval", o.eval_per_type, o.eval_per_type, o.seed + 1);
-    mark(data_dir + "/.done", {{"train_per_type", o.train_per_type}});
+    mark(data_dir + "/.done", data_key);
   }
   std::cout << "tool-call steps (Hermes JSON) and planning steps (GSM8K JSONL) in " << data_dir
             << "\n";
 
   std::string model = o.model_dir;
+  Json base_key = {{"model", o.model_dir}};
   if (model.empty()) {
     banner("2/5 a small Qwen2-architecture model, trained from scratch (all weights)");
     const std::string init = o.work_dir + "/base-init";
     const std::string run = o.work_dir + "/base-run";
     model = run + "/final";
-    if (!done(run + "/.done")) {
+    base_key = {{"data", data_key},
+                {"steps", o.base_steps},
+                {"max_seq_len", o.max_seq_len},
+                {"seed", o.seed}};
+    if (!done(run + "/.done", base_key)) {
       fs::remove_all(init);
       fs::remove_all(run);
       RandomModelOptions ro;
@@ -121,7 +134,7 @@ int run_demo(DemoOptions o) {
       std::cout << "architecture: qwen2, " << c.n_layers << " blocks, hidden " << c.hidden
                 << ", vocab " << c.vocab << " (random init; trained next)\n";
       run_training(base_training(o, init, data_dir, run));
-      mark(run + "/.done", {{"steps", o.base_steps}});
+      mark(run + "/.done", base_key);
     } else {
       std::cout << "cached: " << model << "\n";
     }
@@ -129,17 +142,23 @@ int run_demo(DemoOptions o) {
 
   banner("3/5 LayerRoute adapters: LoRA r8 on q,k,v,o + one router per block");
   const std::string adapters_run = o.work_dir + "/adapters-run";
-  if (!done(adapters_run + "/.done")) {
+  const Json adapters_key = {{"base", base_key},
+                             {"data", data_key},
+                             {"steps", o.adapter_steps},
+                             {"max_seq_len", o.max_seq_len},
+                             {"seed", o.seed}};
+  if (!done(adapters_run + "/.done", adapters_key)) {
     fs::remove_all(adapters_run);
     run_training(adapter_training(o, model, data_dir, adapters_run));
-    mark(adapters_run + "/.done", {{"steps", o.adapter_steps}});
+    mark(adapters_run + "/.done", adapters_key);
   } else {
     std::cout << "cached: " << adapters_run << "/final\n";
   }
 
   banner("4/5 evaluation on held-out traces (base / LoRA all blocks / LoRA + routing)");
   const std::string eval_dir = o.work_dir + "/eval";
-  if (!done(eval_dir + "/.done")) {
+  const Json eval_key = {{"adapters", adapters_key}};
+  if (!done(eval_dir + "/.done", eval_key)) {
     fs::remove_all(eval_dir);
     eval::EvalRunConfig ec;
     ec.model_dir = model;
@@ -151,7 +170,7 @@ int run_demo(DemoOptions o) {
     ec.max_seq_len = size_t(o.max_seq_len);
     ec.threads = o.threads;
     const eval::EvalResults r = eval::run_eval(ec);
-    mark(eval_dir + "/.done", {{"samples", o.eval_per_type}});
+    mark(eval_dir + "/.done", eval_key);
   }
   std::cout << read_file(eval_dir + "/summary.md") << "\nreports (CSV, JSON, SVG charts) in "
             << eval_dir << "\n";
