@@ -11,11 +11,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <utility>
 #include <iostream>
 #include <memory>
 #include <optional>
 #include <random>
+#include <utility>
 
 #include "cli/commands.h"
 #include "cli/model_options.h"
@@ -220,9 +220,9 @@ Json bench_training_child(const std::string& model, int rows, int seq, int steps
   const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
   LR_CHECK(n > 0, "bench: cannot find this executable (/proc/self/exe)");
   self[n] = 0;
-  const std::string json = temp_path_for("lr_bench_train_" + std::to_string(getpid()) + "_" +
-                                         std::to_string(rows) + "x" + std::to_string(seq) +
-                                         ".json");
+  const std::string json =
+      temp_path_for("lr_bench_train_" + std::to_string(getpid()) + "_" + std::to_string(rows) +
+                    "x" + std::to_string(seq) + ".json");
   const std::string cmd = shell_quote(self) + " bench-train --model " + shell_quote(model) +
                           " --rows " + std::to_string(rows) + " --seq " + std::to_string(seq) +
                           " --steps " + std::to_string(steps) + " --threads " +
@@ -345,8 +345,8 @@ void register_bench(CLI::App& app) {
          out["decode_ceiling_tok_s"] = bw / dec_bytes;
          out["decode_share_of_bandwidth"] = sp.decode_tok_s / (bw / dec_bytes);
          std::cout << "decode " << decode_tokens << " tokens after a " << decode_prompt
-                   << "-token prompt: " << sp.decode_tok_s << " tok/s = "
-                   << pct(sp.decode_tok_s / (bw / dec_bytes))
+                   << "-token prompt: " << sp.decode_tok_s
+                   << " tok/s = " << pct(sp.decode_tok_s / (bw / dec_bytes))
                    << " of the bandwidth ceiling (" << dec_bytes / 1e6
                    << " MB of weights per token, " << bw / dec_bytes << " tok/s)";
          if (route)
@@ -358,9 +358,9 @@ void register_bench(CLI::App& app) {
 
          // Routed vs every block open (same LoRA): the saving realised against the saving
          // the closed blocks predict (their share of the FLOPs, or of the weight bytes).
-         const bool closes = route && (sp.prefill_blocks[0] < c.n_layers ||
-                                       sp.prefill_blocks[1] < c.n_layers ||
-                                       sp.decode_blocks < c.n_layers);
+         const bool closes =
+             route && (sp.prefill_blocks[0] < c.n_layers || sp.prefill_blocks[1] < c.n_layers ||
+                       sp.decode_blocks < c.n_layers);
          if (route && !closes)
            std::cout << "routing closed no block: no routed vs all-open comparison\n";
          if (closes) {
@@ -368,18 +368,18 @@ void register_bench(CLI::App& app) {
            auto row = [&](const std::string& name, double t_routed, double t_open,
                           double predicted) {
              const double realised = 1.0 - t_routed / t_open;
-             cmp[name] = Json{{"routed_s", t_routed},
-                              {"open_s", t_open},
-                              {"saving_realised", realised},
-                              {"saving_predicted", predicted},
-                              {"realised_over_predicted",
-                               predicted > 0 ? Json(realised / predicted) : Json()}};
+             cmp[name] = Json{
+                 {"routed_s", t_routed},
+                 {"open_s", t_open},
+                 {"saving_realised", realised},
+                 {"saving_predicted", predicted},
+                 {"realised_over_predicted", predicted > 0 ? Json(realised / predicted) : Json()}};
              std::cout << "  " << name << ": all-open " << t_open * 1e3 << " ms, routed "
                        << t_routed * 1e3 << " ms: saving " << pct(realised) << " (predicted "
                        << pct(predicted) << ")"
-                       << (predicted > 0 ? ", realised " + pct(realised / predicted) +
-                                               " of the prediction"
-                                         : std::string())
+                       << (predicted > 0
+                               ? ", realised " + pct(realised / predicted) + " of the prediction"
+                               : std::string())
                        << "\n";
            };
            std::cout << "routed vs all blocks open:\n";
@@ -397,15 +397,16 @@ void register_bench(CLI::App& app) {
          if (!no_train) {
            Json train = Json::object();
            for (auto [rows, seq] : {std::pair{1, 512}, std::pair{4, 128}}) {
-             std::cout << "training " << rows << "x" << seq << " (LoRA + routers, "
-                       << train_steps << " steps)..." << std::flush;
+             std::cout << "training " << rows << "x" << seq << " (LoRA + routers, " << train_steps
+                       << " steps)..." << std::flush;
              const Json j = bench_training_child(m.model, rows, seq, train_steps, num_threads());
              const std::string key = std::to_string(rows) + "x" + std::to_string(seq);
              train[key] = j;
              std::cout << "\rtraining " << key << ": " << j["tok_s"].get<double>() << " tok/s, "
-                       << j["gflops"].get<double>() << " GFLOP/s = "
-                       << pct(j["limit_share"].get<double>()) << " of sgemm, peak RSS "
-                       << (j["peak_rss_bytes"].get<size_t>() >> 20) << " MiB\n";
+                       << j["gflops"].get<double>()
+                       << " GFLOP/s = " << pct(j["limit_share"].get<double>())
+                       << " of sgemm, peak RSS " << (j["peak_rss_bytes"].get<size_t>() >> 20)
+                       << " MiB\n";
            }
            out["training"] = train;
          }

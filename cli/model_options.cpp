@@ -11,10 +11,9 @@ namespace lr::cli {
 void add_model_options(CLI::App* sub, ModelOptions* o) {
   sub->add_option("--model", o->model, "Hugging Face model directory")->required();
   sub->add_option("--threads", o->threads, "Compute threads (0: all cores)")->capture_default_str();
-  sub->add_option(
-         "--weights-dtype", o->weights_dtype,
-         "In-memory weight storage for inference: auto (bf16 for a bf16 checkpoint, else "
-         "f32), f32, bf16 or q8 (int8, one scale per 32)")
+  sub->add_option("--weights-dtype", o->weights_dtype,
+                  "In-memory weight storage for inference: auto (bf16 for a bf16 checkpoint, else "
+                  "f32), f32, bf16 or q8 (int8, one scale per 32)")
       ->capture_default_str()
       ->check(CLI::IsMember({"auto", "f32", "bf16", "q8"}));
 }

@@ -16,9 +16,9 @@
 #include <vector>
 
 #include "core/error.h"
+#include "temp_path.h"
 #include "text/chat_template.h"
 #include "text/py_json.h"
-#include "temp_path.h"
 
 namespace lr {
 namespace {

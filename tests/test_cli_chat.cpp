@@ -1,7 +1,6 @@
 // `layerroute chat` through the binary: turns are steps that prefill only their new tokens,
 // and each step reports the blocks that ran.
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <filesystem>
@@ -24,8 +23,8 @@ TEST(CliChat, TurnsReuseTheCacheAndReportGates) {
       fs::path(testing::TempDir()) / ("lr_cli_chat_" + std::to_string(::getpid()));
   fs::remove_all(root);
   const std::string model = (root / "model").string(), adapters = (root / "adapters").string();
-  auto init = run_cli("init-random --preset qwen2.5-tiny --dtype f32 --chat-template '' --out " +
-                      model);
+  auto init =
+      run_cli("init-random --preset qwen2.5-tiny --dtype f32 --chat-template '' --out " + model);
   ASSERT_EQ(init.rc, 0) << init.err;
   const ModelConfig cfg = ModelConfig::load(model);
   LoraWeights lora = LoraWeights::init(cfg, LoraConfig{}, 1);

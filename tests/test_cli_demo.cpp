@@ -1,7 +1,6 @@
 // The README's main job, end to end at a reduced size (--quick): every step runs, writes its
 // artifacts and report, and a second run reuses them.
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <filesystem>

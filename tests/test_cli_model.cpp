@@ -124,9 +124,9 @@ TEST(CliInitRandom, TinyModelRunsThroughEveryCommand) {
                       " --tools " + tools.string() + " -n 3");
   EXPECT_EQ(tool.rc, 0) << tool.err;
 
-  auto bench = run_cli("bench --model " + dir.string() +
-                       " --reps 1 --decode-tokens 4 --train-steps 1 --json " +
-                       (dir / "b.json").string());
+  auto bench =
+      run_cli("bench --model " + dir.string() +
+              " --reps 1 --decode-tokens 4 --train-steps 1 --json " + (dir / "b.json").string());
   ASSERT_EQ(bench.rc, 0) << bench.err;
   const Json b = Json::parse(slurp((dir / "b.json").string()));
   EXPECT_GT(b["prefill_512_tok_s"].get<double>(), 0);
@@ -146,8 +146,7 @@ TEST(CliInitRandom, TinyModelRunsThroughEveryCommand) {
 }
 
 TEST(CliInitRandom, UnknownPresetIsAnError) {
-  auto r = run_cli("init-random --preset nope --out " +
-                   temp_path("lr_nope").string());
+  auto r = run_cli("init-random --preset nope --out " + temp_path("lr_nope").string());
   EXPECT_EQ(r.rc, 1);
   EXPECT_NE(r.err.find("unknown preset 'nope'"), std::string::npos) << r.err;
 }

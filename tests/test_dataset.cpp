@@ -7,8 +7,8 @@
 #include <set>
 
 #include "core/error.h"
-#include "text/dataset.h"
 #include "temp_path.h"
+#include "text/dataset.h"
 
 namespace lr {
 namespace {

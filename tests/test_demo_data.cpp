@@ -7,10 +7,10 @@
 #include "core/error.h"
 #include "demo/synth_traces.h"
 #include "io/atomic_file.h"
+#include "temp_path.h"
 #include "text/dataset.h"
 #include "text/tokenizer.h"
 #include "text/tokenizer_subset.h"
-#include "temp_path.h"
 
 namespace lr {
 namespace {

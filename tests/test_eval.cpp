@@ -314,11 +314,11 @@ TEST(EvalCli, EndToEndOnATinyModelDirectory) {
   // --gates mask:BITS and --no-lora: the mask decides, the LoRA is left out, the wall clock
   // compares the mask against every block open.
   const std::string out2 = root + "/out_mask";
-  auto rm = test::run_cli("eval --model " + root + "/model --adapters " + root +
-                          "/adapters --gates mask:0110 --no-lora --data hermes:" +
-                          synth_tool_path(root, "d") + " --data gsm8k:" +
-                          synth_planning_path(root, "d") + " --out " + out2 +
-                          " --max-seq-len 48 --batch-size 2 --threads 1");
+  auto rm = test::run_cli(
+      "eval --model " + root + "/model --adapters " + root +
+      "/adapters --gates mask:0110 --no-lora --data hermes:" + synth_tool_path(root, "d") +
+      " --data gsm8k:" + synth_planning_path(root, "d") + " --out " + out2 +
+      " --max-seq-len 48 --batch-size 2 --threads 1");
   ASSERT_EQ(rm.rc, 0) << rm.err;
   const Json jm = Json::parse(test::slurp(out2 + "/eval.json"));
   EXPECT_DOUBLE_EQ(jm["types"]["all"]["skip_pct"].get<double>(), 50.0);
@@ -330,19 +330,19 @@ TEST(EvalCli, EndToEndOnATinyModelDirectory) {
 
   // --no-lora --gates open is the base model: its perplexity equals the base pass's.
   const std::string out3 = root + "/out_base";
-  auto rb = test::run_cli("eval --model " + root + "/model --adapters " + root +
-                          "/adapters --gates open --no-lora --data gsm8k:" +
-                          synth_planning_path(root, "d") + " --out " + out3 +
-                          " --max-seq-len 48 --threads 1");
+  auto rb = test::run_cli(
+      "eval --model " + root + "/model --adapters " + root +
+      "/adapters --gates open --no-lora --data gsm8k:" + synth_planning_path(root, "d") +
+      " --out " + out3 + " --max-seq-len 48 --threads 1");
   ASSERT_EQ(rb.rc, 0) << rb.err;
   const Json jb = Json::parse(test::slurp(out3 + "/eval.json"));
   const Json& loss = jb["types"]["all"]["loss"];
   EXPECT_EQ(loss["lora_routed"]["ce"], loss["base"]["ce"]) << loss.dump();
   EXPECT_DOUBLE_EQ(jb["types"]["all"]["skip_pct"].get<double>(), 0.0);
 
-  auto bad_mask = test::run_cli("eval --model " + root + "/model --adapters " + root +
-                                "/adapters --gates mask:01 --data gsm8k:" +
-                                synth_planning_path(root, "d") + " --out " + out);
+  auto bad_mask = test::run_cli(
+      "eval --model " + root + "/model --adapters " + root +
+      "/adapters --gates mask:01 --data gsm8k:" + synth_planning_path(root, "d") + " --out " + out);
   EXPECT_NE(bad_mask.rc, 0);
   EXPECT_NE(bad_mask.err.find("mask:01 has 2 bits, the model has 4 blocks"), std::string::npos)
       << bad_mask.err;

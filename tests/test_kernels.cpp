@@ -211,39 +211,39 @@ TEST(Kernel, Argmax) {
 TEST(Kernel, AttentionCausalGqa) {
   // 14/2: Qwen2.5-0.5B's 7 q heads per kv head; a decode step's 7 rows are 4 + 3 (tail).
   for (auto [nq, nkv] : {std::pair{6, 2}, std::pair{14, 2}})
-  for (int d : {8, 16, 64, 20})
-    for (int Tc : {1, 5, 150}) {  // 150 > one key tile
-      const int group = nq / nkv;
-      const int T_new = std::min(Tc, 4);
-      std::vector<int> pos(T_new);
-      for (int i = 0; i < T_new; ++i) pos[i] = Tc - T_new + i;
-      auto q = randv(size_t(T_new) * nq * d, 14, 2.f);
-      auto K = randv(size_t(Tc) * nkv * d, 15, 2.f);
-      auto V = randv(size_t(Tc) * nkv * d, 16);
-      std::vector<float> out(size_t(T_new) * nq * d);
-      attention_causal(q.data(), T_new, pos.data(), K.data(), V.data(), nq, nkv, d, out.data());
-      std::vector<double> ref(out.size());
-      for (int i = 0; i < T_new; ++i)
-        for (int h = 0; h < nq; ++h) {
-          const int g = h / group;
-          std::vector<double> s(pos[i] + 1);
-          double mx = -1e300, sum = 0;
-          for (int j = 0; j <= pos[i]; ++j) {
-            double dot = 0;
-            for (int c = 0; c < d; ++c)
-              dot += double(q[(size_t(i) * nq + h) * d + c]) * K[(size_t(j) * nkv + g) * d + c];
-            s[j] = dot / std::sqrt(double(d));
-            mx = std::max(mx, s[j]);
+    for (int d : {8, 16, 64, 20})
+      for (int Tc : {1, 5, 150}) {  // 150 > one key tile
+        const int group = nq / nkv;
+        const int T_new = std::min(Tc, 4);
+        std::vector<int> pos(T_new);
+        for (int i = 0; i < T_new; ++i) pos[i] = Tc - T_new + i;
+        auto q = randv(size_t(T_new) * nq * d, 14, 2.f);
+        auto K = randv(size_t(Tc) * nkv * d, 15, 2.f);
+        auto V = randv(size_t(Tc) * nkv * d, 16);
+        std::vector<float> out(size_t(T_new) * nq * d);
+        attention_causal(q.data(), T_new, pos.data(), K.data(), V.data(), nq, nkv, d, out.data());
+        std::vector<double> ref(out.size());
+        for (int i = 0; i < T_new; ++i)
+          for (int h = 0; h < nq; ++h) {
+            const int g = h / group;
+            std::vector<double> s(pos[i] + 1);
+            double mx = -1e300, sum = 0;
+            for (int j = 0; j <= pos[i]; ++j) {
+              double dot = 0;
+              for (int c = 0; c < d; ++c)
+                dot += double(q[(size_t(i) * nq + h) * d + c]) * K[(size_t(j) * nkv + g) * d + c];
+              s[j] = dot / std::sqrt(double(d));
+              mx = std::max(mx, s[j]);
+            }
+            for (auto& e : s) sum += (e = std::exp(e - mx));
+            for (int c = 0; c < d; ++c) {
+              double o = 0;
+              for (int j = 0; j <= pos[i]; ++j) o += s[j] / sum * V[(size_t(j) * nkv + g) * d + c];
+              ref[(size_t(i) * nq + h) * d + c] = o;
+            }
           }
-          for (auto& e : s) sum += (e = std::exp(e - mx));
-          for (int c = 0; c < d; ++c) {
-            double o = 0;
-            for (int j = 0; j <= pos[i]; ++j) o += s[j] / sum * V[(size_t(j) * nkv + g) * d + c];
-            ref[(size_t(i) * nq + h) * d + c] = o;
-          }
-        }
-      EXPECT_LT(rel_err(out, ref), 1e-5) << nq << " " << d << " " << Tc;
-    }
+        EXPECT_LT(rel_err(out, ref), 1e-5) << nq << " " << d << " " << Tc;
+      }
 }
 
 }  // namespace

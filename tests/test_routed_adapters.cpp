@@ -2,12 +2,11 @@
 // adapter directories: round trip, PEFT forms, and errors naming the file and tensor.
 #include <gtest/gtest.h>
 
-#include "io/atomic_file.h"
-
 #include <filesystem>
 #include <fstream>
 
 #include "core/error.h"
+#include "io/atomic_file.h"
 #include "io/json.h"
 #include "io/safetensors.h"
 #include "layerroute/adapters.h"

@@ -3,24 +3,23 @@
 // resume after SIGKILL, CLI errors.
 #include <gtest/gtest.h>
 
-#include <tuple>
-
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <tuple>
 
 #include "cli_util.h"
 #include "core/error.h"
+#include "io/atomic_file.h"
 #include "io/json.h"
 #include "io/safetensors.h"
+#include "layerroute/adapters.h"
 #include "layerroute/train_weights.h"
+#include "temp_path.h"
 #include "train/adapter_io.h"
 #include "train/train_data.h"
 #include "train/trainer_state.h"
-#include "layerroute/adapters.h"
-#include "io/atomic_file.h"
-#include "temp_path.h"
 
 namespace lr::test {
 namespace {

@@ -162,7 +162,8 @@ EvalResults evaluate(TrainWeights& weights, LoraWeights* lora, RouterWeights* ro
 
   LossTally base[3], lora_all[3], routed[3], lora_zero[3];
   // The recorded configuration: LoRA + the chosen gates.
-  run_pass(weights, lora, gating, opts, samples, batches, [&](const TrainGraph& g, const std::vector<int>& idx, const StepMetrics& m) {
+  run_pass(weights, lora, gating, opts, samples, batches,
+           [&](const TrainGraph& g, const std::vector<int>& idx, const StepMetrics& m) {
              tally(routed, samples, idx, m);
              const size_t rows = idx.size();
              for (size_t b = 0; b < rows; ++b) {

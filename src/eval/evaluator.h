@@ -29,7 +29,7 @@ struct EvalOptions {
   float threshold = 0.5f;
   RouterPooling pooling = RouterPooling::MaskedMean;
   int32_t pad_id = 0;  // only read by MeanAll pooling
-  GateSpec gates;  // router (needs routers; without them every block runs) | open | mask:BITS
+  GateSpec gates;      // router (needs routers; without them every block runs) | open | mask:BITS
   bool run_base = true, run_lora_zero = true;
   std::function<void(const std::string&)> progress;  // one line per finished pass
 };

@@ -25,8 +25,8 @@ std::string summary_markdown(const EvalResults& r) {
     << ". LoRA: " << (r.has_lora ? "rank " + std::to_string(r.lora_cfg.rank) : std::string("none"))
     << ".\n\n";
 
-  o << "## Skipping and FLOPs (" << (r.has_lora ? "LoRA + " : "no LoRA, ") << "gates "
-    << r.gates << ")\n\n";
+  o << "## Skipping and FLOPs (" << (r.has_lora ? "LoRA + " : "no LoRA, ") << "gates " << r.gates
+    << ")\n\n";
   o << "| type | samples | mean tokens | blocks run (of " << L
     << ") | skip % | paper block FLOPs saved % | full forward FLOPs saved % |\n";
   o << "|---|---:|---:|---:|---:|---:|---:|\n";

@@ -266,8 +266,7 @@ StepMetrics TrainGraph::forward(const Batch& batch, const RunOptions& run) {
     m.mean_blocks_run += m.block_open[size_t(l)];
   }
   m.skip_pct = 100.0 * (1.0 - m.mean_blocks_run / L);
-  if (routes())
-    m.router_term = opts_.router_loss == RouterLoss::GateReg ? m.gate_reg : bce;
+  if (routes()) m.router_term = opts_.router_loss == RouterLoss::GateReg ? m.gate_reg : bce;
   m.loss = m.ce + double(opts_.lambda) * m.router_term;
   return m;
 }

@@ -132,6 +132,37 @@ void softmax_tile(float* s, int n, int ntp, float& m, float& l, float* o, int d)
   m = m_new;
 }
 
+// kt[c][j] = k[j][c] for keys j < nt (rows of stride ks), 0 for nt <= j < ntp.
+void transpose_keys(const float* k, size_t ks, int nt, int ntp, int d, float* kt) {
+  int j = 0;
+#if LR_HAVE_AVX2
+  if (d % 8 == 0)
+    for (; j + 8 <= nt; j += 8)  // 8 keys x 8 dims at a time, in registers
+      for (int c = 0; c < d; c += 8) {
+        __m256 r[8], t[8], u[8];
+        for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(k + size_t(j + i) * ks + c);
+        for (int i = 0; i < 8; i += 2) {
+          t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+          t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+        }
+        for (int i = 0; i < 8; i += 4) {
+          u[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+          u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+          u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+          u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+        }
+        for (int i = 0; i < 4; ++i) {
+          _mm256_storeu_ps(kt + size_t(c + i) * kKT + j,
+                           _mm256_permute2f128_ps(u[i], u[i + 4], 0x20));
+          _mm256_storeu_ps(kt + size_t(c + i + 4) * kKT + j,
+                           _mm256_permute2f128_ps(u[i], u[i + 4], 0x31));
+        }
+      }
+#endif
+  for (; j < ntp; ++j)
+    for (int c = 0; c < d; ++c) kt[size_t(c) * kKT + j] = j < nt ? k[size_t(j) * ks + c] : 0.f;
+}
+
 }  // namespace
 
 void attention_causal(const float* q, int T_new, const int* pos, const float* K, const float* V,
@@ -187,9 +218,7 @@ void attention_causal(const float* q, int T_new, const int* pos, const float* K,
       for (int t0 = 0; t0 <= kmax; t0 += kKT) {
         const int nt = std::min(kKT, kmax + 1 - t0);
         const int ntp = (nt + 15) / 16 * 16;
-        for (int j = 0; j < ntp; ++j)
-          for (int c = 0; c < d; ++c)
-            sc.kt[size_t(c) * kKT + j] = j < nt ? kb[size_t(t0 + j) * kv_stride + c] : 0.f;
+        transpose_keys(kb + size_t(t0) * kv_stride, size_t(kv_stride), nt, ntp, d, sc.kt.data());
         scores(sc.qs.data(), sc.kt.data(), rows, d, ntp, sc.s.data());
         for (int r = 0; r < rows; ++r) {
           const int n = std::min(nt, std::max(0, sc.lim[r] - t0 + 1));
