@@ -14,6 +14,7 @@
 
 #include "io/npy.h"
 #include "kernels/cpu/argmax.h"
+#include "kernels/cpu/gemv.h"
 #include "model/forward.h"
 
 namespace lr {
@@ -82,6 +83,18 @@ TEST_P(ForwardGolden, AllPositionLogits) {
     const Model mb = Model::load(kGolden + c.dir, WeightsDType::BF16);
     InferenceSession sb(mb, T);
     EXPECT_LE(worst_rel(sb.prefill(ids, true).data(), g), 1e-4) << "bf16 storage";
+    // Inference loads keep bf16 in decode panels where the shape allows; the GEMV over them
+    // (decode) must reproduce the golden logits as well.
+    const Linear& q = mb.weights.layers[0].q;
+    EXPECT_EQ(q.bf16_panels, bf16_panels_fit(q.rows, q.cols));
+    InferenceSession sd(mb, T);
+    auto fb = sd.prefill(std::span<const int>(ids.data(), k), true);
+    std::vector<float> gotb(fb.begin(), fb.end());
+    for (int t = k; t < T; ++t) {
+      auto l = sd.decode(ids[t]);
+      gotb.insert(gotb.end(), l.begin(), l.end());
+    }
+    EXPECT_LE(worst_rel(gotb.data(), g), 1e-4) << "bf16 panels, prefill + decode";
   }
 }
 

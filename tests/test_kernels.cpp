@@ -96,6 +96,48 @@ TEST(Kernel, LinearBf16MatchesWidenedWeights) {
       }
 }
 
+TEST(Kernel, Bf16PanelsMatchRowMajorBitForBit) {
+  for (int M : {1, 3, 40})
+    for (int N : {4, 132, 1000})
+      for (int K : {16, 48, 896}) {
+        auto x = randv(size_t(M) * K, 15);
+        auto Wf = randv(size_t(N) * K, 16);
+        std::vector<uint16_t> Wb(Wf.size()), P(Wf.size());
+        for (size_t i = 0; i < Wf.size(); ++i) {
+          Wb[i] = f32_to_bf16(Wf[i]);
+          Wf[i] = bf16_to_f32(Wb[i]);
+        }
+        ASSERT_TRUE(bf16_panels_fit(N, K));
+        pack_bf16_panels(Wb.data(), N, K, P.data());
+        // Every weight lands once, at the documented place.
+        for (int n : {0, 1, N - 1})
+          for (int k : {0, 15, K - 1})
+            EXPECT_EQ(P[bf16_panel_index(n, k, K)], Wb[size_t(n) * K + k]) << n << " " << k;
+        // Unpacked rows are the row-major rows.
+        std::vector<float> rows(size_t(3) * K);
+        const int n0 = N > 3 ? N - 3 : 0, nr = std::min(3, N);
+        unpack_bf16_rows(P.data(), n0, nr, K, rows.data());
+        for (int r = 0; r < nr; ++r)
+          for (int k = 0; k < K; ++k)
+            ASSERT_EQ(rows[size_t(r) * K + k], Wf[size_t(n0 + r) * K + k]);
+        auto b = randv(N, 17);
+        std::vector<float> y(size_t(M) * N), yp(size_t(M) * N);
+        linear_bf16(x.data(), M, K, Wb.data(), N, b.data(), y.data());
+        linear_bf16_panels(x.data(), M, K, P.data(), N, b.data(), yp.data());
+        // The same products summed in the same order: identical, GEMV and sgemm paths alike.
+        EXPECT_EQ(y, yp) << M << " " << N << " " << K;
+        if (M < kGemmMinRows) {  // accumulate adds onto y
+          std::vector<float> acc = yp;
+          gemv_bf16_panels(P.data(), N, K, nullptr, x.data(), M, acc.data(), true);
+          auto ref = ref_linear(x, M, K, Wf, N, b.data());
+          for (size_t i = 0; i < ref.size(); ++i) ref[i] = 2 * ref[i] - b[i % size_t(N)];
+          EXPECT_LT(rel_err(acc, ref), 1e-5);
+        }
+      }
+  EXPECT_FALSE(bf16_panels_fit(130, 896));
+  EXPECT_FALSE(bf16_panels_fit(132, 24));
+}
+
 TEST(Kernel, Q8QuantizeAndGemvMatchNaive) {
   // K crosses block tails (K % 32 != 0), M crosses the GEMV/sgemm threshold.
   for (int M : {1, 2, 5, kGemmMinRows, 19})

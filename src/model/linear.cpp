@@ -39,6 +39,8 @@ std::vector<float> to_f32(const Linear& L) {
 void Linear::row_f32(int r, float* out) const {
   if (dtype == WeightsDType::F32) {
     std::memcpy(out, w.data() + size_t(r) * cols, sizeof(float) * cols);
+  } else if (dtype == WeightsDType::BF16 && bf16_panels) {
+    unpack_bf16_rows(w_bf16.data(), r, 1, cols, out);
   } else if (dtype == WeightsDType::BF16) {
     const uint16_t* src = w_bf16.data() + size_t(r) * cols;
     for (int i = 0; i < cols; ++i) out[i] = bf16_to_f32(src[i]);
@@ -56,6 +58,7 @@ void Linear::convert(WeightsDType to) {
   else
     f = to_f32(*this);
   std::vector<uint16_t>().swap(w_bf16);
+  bf16_panels = false;
   std::vector<int8_t>().swap(w_q8);
   std::vector<float>().swap(q8_scale);
   if (to == WeightsDType::F32) {
@@ -71,10 +74,21 @@ void Linear::convert(WeightsDType to) {
   dtype = to;
 }
 
+void Linear::pack_bf16_panels() {
+  if (dtype != WeightsDType::BF16 || bf16_panels || !bf16_panels_fit(rows, cols)) return;
+  std::vector<uint16_t> p;
+  resize_huge(p, w_bf16.size());
+  lr::pack_bf16_panels(w_bf16.data(), rows, cols, p.data());
+  w_bf16.swap(p);
+  bf16_panels = true;
+}
+
 void apply_linear(const Linear& L, const float* x, int M, float* y, bool accumulate) {
   const float* b = L.bias.empty() ? nullptr : L.bias.data();
   if (L.dtype == WeightsDType::F32)
     linear_f32(x, M, L.cols, L.w.data(), L.rows, b, y, accumulate);
+  else if (L.dtype == WeightsDType::BF16 && L.bf16_panels)
+    linear_bf16_panels(x, M, L.cols, L.w_bf16.data(), L.rows, b, y, accumulate);
   else if (L.dtype == WeightsDType::BF16)
     linear_bf16(x, M, L.cols, L.w_bf16.data(), L.rows, b, y, accumulate);
   else

@@ -2,6 +2,7 @@
 // Matrix-vector products for decoding (one or a few rows of activations), where a GEMM
 // library is 2.5-4x off the memory bound. Weights are row-major [N, K] (out x in), as
 // in a PyTorch Linear; every weight is read once per call, with OpenMP over output rows.
+#include <cstddef>
 #include <cstdint>
 
 namespace lr {
@@ -14,6 +15,23 @@ void gemv_f32(const float* W, int N, int K, const float* bias, const float* x, i
 // Same with W stored as bf16 (the upper 16 bits of an f32), converted in registers.
 void gemv_bf16(const uint16_t* W, int N, int K, const float* bias, const float* x, int M, float* y,
                bool accumulate = false);
+
+// bf16 in 4-row panels, the decode layout: rows 4p..4p+3 are stored together, 16 columns at
+// a time ([panel][16-column chunk][row in panel][16]), so one thread's rows are one
+// sequential stream. Needs N % 4 == 0 and K % 16 == 0.
+inline bool bf16_panels_fit(int N, int K) {
+  return N > 0 && K > 0 && N % 4 == 0 && K % 16 == 0;
+}
+inline size_t bf16_panel_index(int n, int k, int K) {
+  return size_t(n / 4) * 4 * size_t(K) + size_t(k / 16) * 64 + size_t(n % 4) * 16 + size_t(k % 16);
+}
+// Row-major src [N, K] -> panels dst (N * K elements).
+void pack_bf16_panels(const uint16_t* src, int N, int K, uint16_t* dst);
+// Rows [n0, n0 + n) of panels P as f32 rows (dst [n, K]).
+void unpack_bf16_rows(const uint16_t* P, int n0, int n, int K, float* dst);
+// As gemv_bf16 with W in panels; same products in the same order, so the same result.
+void gemv_bf16_panels(const uint16_t* P, int N, int K, const float* bias, const float* x, int M,
+                      float* y, bool accumulate = false);
 
 // int8 weight-only ("q8"): each run of kQ8Block consecutive weights of a row (the last one
 // of a row may be shorter) shares one f32 scale, w ~= q * scale, q in [-127, 127]

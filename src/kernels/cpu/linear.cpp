@@ -87,6 +87,16 @@ void linear_bf16(const float* x, int M, int K, const uint16_t* W, int N, const f
   });
 }
 
+void linear_bf16_panels(const float* x, int M, int K, const uint16_t* P, int N, const float* bias,
+                        float* y, bool accumulate) {
+  if (M < kGemmMinRows) {
+    gemv_bf16_panels(P, N, K, bias, x, M, y, accumulate);
+    return;
+  }
+  linear_widened(x, M, K, N, bias, y, accumulate,
+                 [&](int n0, int n, float* dst) { unpack_bf16_rows(P, n0, n, K, dst); });
+}
+
 void linear_q8(const float* x, int M, int K, const int8_t* W, const float* scales, int N,
                const float* bias, float* y, bool accumulate) {
   if (M < kGemmMinRows) {

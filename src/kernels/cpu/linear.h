@@ -18,6 +18,10 @@ void linear_f32(const float* x, int M, int K, const float* W, int N, const float
 void linear_bf16(const float* x, int M, int K, const uint16_t* W, int N, const float* bias,
                  float* y, bool accumulate = false);
 
+// W as bf16 panels (see gemv.h: pack_bf16_panels); large M widens row tiles for sgemm.
+void linear_bf16_panels(const float* x, int M, int K, const uint16_t* P, int N, const float* bias,
+                        float* y, bool accumulate = false);
+
 // W in q8 (see gemv.h: quantize_q8); large M dequantizes row tiles for sgemm.
 void linear_q8(const float* x, int M, int K, const int8_t* W, const float* scales, int N,
                const float* bias, float* y, bool accumulate = false);
