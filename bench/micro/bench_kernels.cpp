@@ -55,6 +55,23 @@ void BM_gemv_bf16(benchmark::State& st) {
   st.SetBytesProcessed(int64_t(st.iterations()) * N * K * 2);
 }
 
+void BM_gemv_bf16_panels(benchmark::State& st) {
+  const int N = int(st.range(0)), K = int(st.range(1)), M = int(st.range(2));
+  auto W = weight_copies<uint16_t>(size_t(N) * K, kColdBytes);
+  for (auto& w : W) {
+    std::vector<uint16_t> p(w.size());
+    lr::pack_bf16_panels(w.data(), N, K, p.data());
+    w.swap(p);
+  }
+  std::vector<float> x(size_t(M) * K, 0.5f), y(size_t(M) * N);
+  size_t i = 0;
+  for (auto _ : st) {
+    lr::gemv_bf16_panels(W[i++ % W.size()].data(), N, K, nullptr, x.data(), M, y.data());
+    benchmark::DoNotOptimize(y.data());
+  }
+  st.SetBytesProcessed(int64_t(st.iterations()) * N * K * 2);
+}
+
 void BM_gemv_q8(benchmark::State& st) {
   const int N = int(st.range(0)), K = int(st.range(1)), M = int(st.range(2));
   const auto Wc = weight_copies<float>(size_t(N) * K, 0);
@@ -144,6 +161,11 @@ BENCHMARK(BM_gemv_bf16)
     ->Args({4864, 896, 1})
     ->Args({896, 4864, 1})
     ->Args({4864, 896, 4})
+    ->UseRealTime();
+BENCHMARK(BM_gemv_bf16_panels)
+    ->Args({4864, 896, 1})
+    ->Args({896, 4864, 1})
+    ->Args({151936, 896, 1})
     ->UseRealTime();
 BENCHMARK(BM_gemv_q8)
     ->Args({4864, 896, 1})
