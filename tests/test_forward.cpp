@@ -1,15 +1,17 @@
-// The engine's forward against a naive double-precision transformer written here from the
-// maths in DESIGN.md §2 (straight loops, no engine code), on tiny random models.
+// The engine's forward against a naive double-precision transformer (routed_ref.h, written
+// from the maths in DESIGN.md §2: straight loops, no engine code), on tiny random models.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "core/error.h"
 #include "kernels/cpu/linear.h"
 #include "model/forward.h"
+#include "routed_ref.h"
 
 namespace lr {
 namespace {
@@ -34,81 +36,11 @@ ModelConfig tiny_config(bool qwen) {
 
 using VecD = std::vector<double>;
 
-// y[T, N] = x[T, K] W^T + b
-VecD ref_lin(const VecD& x, int T, const Linear& L) {
-  VecD y(size_t(T) * L.rows);
-  for (int t = 0; t < T; ++t)
-    for (int n = 0; n < L.rows; ++n) {
-      double s = L.bias.empty() ? 0.0 : L.bias[n];
-      for (int k = 0; k < L.cols; ++k) s += x[size_t(t) * L.cols + k] * L.w[size_t(n) * L.cols + k];
-      y[size_t(t) * L.rows + n] = s;
-    }
-  return y;
-}
-
-VecD ref_norm(const VecD& x, int T, int H, const std::vector<float>& w, double eps) {
-  VecD y(x.size());
-  for (int t = 0; t < T; ++t) {
-    double ss = 0;
-    for (int i = 0; i < H; ++i) ss += x[size_t(t) * H + i] * x[size_t(t) * H + i];
-    const double inv = 1.0 / std::sqrt(ss / H + eps);
-    for (int i = 0; i < H; ++i) y[size_t(t) * H + i] = x[size_t(t) * H + i] * inv * w[i];
-  }
-  return y;
-}
-
-void ref_rope(VecD& x, int T, int nh, int d, double theta) {
-  for (int t = 0; t < T; ++t)
-    for (int h = 0; h < nh; ++h)
-      for (int i = 0; i < d / 2; ++i) {
-        const double f = t * std::pow(theta, -2.0 * i / d);
-        double& a = x[(size_t(t) * nh + h) * d + i];
-        double& b = x[(size_t(t) * nh + h) * d + i + d / 2];
-        const double a0 = a, b0 = b;
-        a = a0 * std::cos(f) - b0 * std::sin(f);
-        b = b0 * std::cos(f) + a0 * std::sin(f);
-      }
-}
-
-// Logits [T, vocab] of one causal pass over ids.
+// Logits [T, vocab] of one causal pass over ids: the shared naive reference (routed_ref.h)
+// with every block open at every position.
 VecD ref_forward(const ModelConfig& c, const ModelWeights& w, const std::vector<int>& ids) {
-  const int T = int(ids.size()), H = c.hidden, d = c.head_dim, nq = c.n_heads, nkv = c.n_kv_heads;
-  VecD h(size_t(T) * H);
-  for (int t = 0; t < T; ++t)
-    for (int i = 0; i < H; ++i) h[size_t(t) * H + i] = w.embed.w[size_t(ids[t]) * H + i];
-  for (const BlockWeights& b : w.layers) {
-    VecD a = ref_norm(h, T, H, b.ln_in, c.rms_eps);
-    VecD q = ref_lin(a, T, b.q), k = ref_lin(a, T, b.k), v = ref_lin(a, T, b.v);
-    ref_rope(q, T, nq, d, c.rope_theta);
-    ref_rope(k, T, nkv, d, c.rope_theta);
-    VecD o(size_t(T) * nq * d, 0.0);
-    for (int hh = 0; hh < nq; ++hh) {
-      const int g = hh / (nq / nkv);
-      for (int i = 0; i < T; ++i) {
-        VecD s(i + 1);
-        double mx = -1e300, sum = 0;
-        for (int j = 0; j <= i; ++j) {
-          double dot = 0;
-          for (int e = 0; e < d; ++e)
-            dot += q[(size_t(i) * nq + hh) * d + e] * k[(size_t(j) * nkv + g) * d + e];
-          s[j] = dot / std::sqrt(double(d));
-          mx = std::max(mx, s[j]);
-        }
-        for (auto& x : s) sum += (x = std::exp(x - mx));
-        for (int j = 0; j <= i; ++j)
-          for (int e = 0; e < d; ++e)
-            o[(size_t(i) * nq + hh) * d + e] += s[j] / sum * v[(size_t(j) * nkv + g) * d + e];
-      }
-    }
-    VecD ao = ref_lin(o, T, b.o);
-    for (size_t i = 0; i < h.size(); ++i) h[i] += ao[i];
-    VecD m = ref_norm(h, T, H, b.ln_post, c.rms_eps);
-    VecD gt = ref_lin(m, T, b.gate), up = ref_lin(m, T, b.up);
-    for (size_t i = 0; i < gt.size(); ++i) gt[i] = gt[i] / (1 + std::exp(-gt[i])) * up[i];
-    VecD dn = ref_lin(gt, T, b.down);
-    for (size_t i = 0; i < h.size(); ++i) h[i] += dn[i];
-  }
-  return ref_lin(ref_norm(h, T, H, w.norm, c.rms_eps), T, w.head());
+  const std::vector<std::string> all_open(ids.size(), std::string(size_t(c.n_layers), '1'));
+  return routed_test::ref_gated(c, w, ids, all_open).logits;
 }
 
 std::vector<int> some_ids(int T, int vocab) {
