@@ -67,9 +67,7 @@ inline void randomize(std::vector<float>& v, uint64_t seed, float scale) {
 }
 
 inline void write_tensors(const std::string& path, std::vector<TensorSlot> slots) {
-  std::vector<TensorToWrite> t;
-  for (const TensorSlot& s : slots) t.push_back({s.name, DType::F32, s.shape, s.data});
-  write_safetensors(path, t);
+  write_safetensors(path, f32_tensors(slots));
 }
 
 // The adapter directory of DESIGN §6, written by the trainer's writer.

@@ -45,12 +45,6 @@ ModelConfig tiny_model_config() {
   return c;
 }
 
-std::vector<TensorToWrite> to_write(std::vector<TensorSlot> slots) {
-  std::vector<TensorToWrite> out;
-  for (const TensorSlot& s : slots) out.push_back({s.name, DType::F32, s.shape, s.data});
-  return out;
-}
-
 // One temp tree per test process: model/, gsm8k.jsonl (+1 malformed row), chat.jsonl
 // (messages with tool calls).
 struct Fixture {
@@ -61,7 +55,7 @@ struct Fixture {
     model = root / "model";
     fs::create_directories(model);
     std::ofstream(model / "config.json") << tiny_model_config().to_json().dump(2);
-    write_safetensors((model / "model.safetensors").string(), to_write(weights.tensors()));
+    write_safetensors((model / "model.safetensors").string(), f32_tensors(weights.tensors()));
     const std::string tiny = shared_dir() + "/fixtures/golden/qwen2-tiny";
     fs::copy_file(tiny + "/tokenizer.json", model / "tokenizer.json");
     Json tc;

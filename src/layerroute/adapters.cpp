@@ -214,12 +214,6 @@ Json peft_adapter_config(const LoraConfig& cfg, const std::string& base_model) {
 
 namespace {
 
-std::vector<TensorToWrite> f32_tensors(std::vector<TensorSlot> slots) {
-  std::vector<TensorToWrite> w;
-  for (const TensorSlot& s : slots) w.push_back({s.name, DType::F32, s.shape, s.data});
-  return w;
-}
-
 const std::map<std::string, std::string> kSafetensorsMeta{{"format", "pt"}};
 
 }  // namespace

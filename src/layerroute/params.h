@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "io/safetensors.h"
+
 namespace lr {
 
 struct TensorSlot {
@@ -23,6 +25,13 @@ struct Param {
   size_t numel = 0;
   bool decay = true;  // torch's AdamW decays every parameter of the group by default
 };
+
+// Slots as f32 tensors for write_safetensors (pointing into the slots' data).
+inline std::vector<TensorToWrite> f32_tensors(const std::vector<TensorSlot>& slots) {
+  std::vector<TensorToWrite> out;
+  for (const TensorSlot& s : slots) out.push_back({s.name, DType::F32, s.shape, s.data});
+  return out;
+}
 
 inline size_t numel_of(const std::vector<int64_t>& shape) {
   size_t n = 1;

@@ -16,12 +16,6 @@ namespace {
 constexpr const char* kFormatVersion = "1";
 constexpr const char* kLayerrouteVersion = "0.1.0";
 
-std::vector<TensorToWrite> to_write(const std::vector<TensorSlot>& slots) {
-  std::vector<TensorToWrite> out;
-  for (const TensorSlot& s : slots) out.push_back({s.name, DType::F32, s.shape, s.data});
-  return out;
-}
-
 void write_json(const std::string& path, const Json& j) {
   write_file_atomic(path, j.dump(2) + "\n");
 }
@@ -35,7 +29,7 @@ void save_adapter_files(const std::string& dir, const AdapterToSave& a) {
   if (a.routers) write_router_file(dir, *a.routers);
   if (a.full) {
     write_json(dir + "/config.json", a.model->to_json());
-    write_safetensors(dir + "/model.safetensors", to_write(a.full->tensors()), meta);
+    write_safetensors(dir + "/model.safetensors", f32_tensors(a.full->tensors()), meta);
     for (const char* f : {"tokenizer.json", "tokenizer_config.json", "generation_config.json",
                           "chat_template.jinja"}) {
       const fs::path src = fs::path(a.tokenizer_from) / f;
