@@ -303,15 +303,13 @@ void register_bench(CLI::App& app) {
            open_setup.emplace();
            open_setup->opt = route->opt;
            open_setup->opt.gates = GateSpec::parse("open");
+           open_setup->deltas = route->deltas;  // same LoRA; they point into route's adapters
          }
          Speeds sp, op;
          {
            ModelSession s(model, route.get(), max_T, 512);
            std::optional<ModelSession> o;
-           if (open_setup) {
-             o.emplace(model, &*open_setup, max_T, 512);
-             o->routed()->set_lora(route->lora());
-           }
+           if (open_setup) o.emplace(model, &*open_setup, max_T, 512);
            const int rounds = open_setup ? 2 : 1;
            for (int r = 0; r < rounds; ++r) {
              keep_best(&sp, measure(s, c, open_setup ? 1 : reps, decode_prompt, decode_tokens), r);

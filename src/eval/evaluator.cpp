@@ -125,7 +125,7 @@ EvalResults evaluate(TrainWeights& weights, LoraWeights* lora, RouterWeights* ro
       break;
     case GateMode::Mask:
       gating.mode = TrainGate::Fixed;
-      for (char b : opts.gates.bits) gating.mask.push_back(b == '1' ? 1 : 0);
+      for (int l = 0; l < L; ++l) gating.mask.push_back(opts.gates.mask_opens(l) ? 1 : 0);
       break;
   }
   const bool routed_by_routers = gating.mode == TrainGate::Hard;

@@ -16,6 +16,8 @@ struct GateSpec {
   static GateSpec mask(const std::string& bits) { return parse("mask:" + bits); }
   // Throws unless a mask has exactly n_layers bits.
   void check(int n_layers) const;
+  // False only where a mask closes `block` (bounds: see check).
+  bool mask_opens(int block) const { return mode != GateMode::Mask || bits[size_t(block)] == '1'; }
   std::string str() const;
 };
 

@@ -89,7 +89,7 @@ void RoutedBatch::decide_gate(Row& r, int l, const float* h) {
   bool open = true;
   float soft = 1.f;
   if (r.spec.mode == GateMode::Mask) {
-    open = r.spec.bits[size_t(l)] == '1';
+    open = r.spec.mask_opens(l);
     soft = open ? 1.f : 0.f;
   } else if (r.spec.mode == GateMode::Router && router_) {
     // The running sum makes the sequence-so-far pool O(H) per block, not a re-read.
