@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "core/dtype.h"
 #include "kernels/cpu/gemv_rows.h"
 #include "kernels/cpu/simd.h"
 
@@ -14,18 +15,11 @@ namespace {
 #endif
 constexpr int kPrefetchBytes = LR_GEMV_PREFETCH;
 
-inline float bf16f(uint16_t h) {
-  uint32_t u = uint32_t(h) << 16;
-  float f;
-  __builtin_memcpy(&f, &u, 4);
-  return f;
-}
-
 inline float load1(const float* p) {
   return *p;
 }
 inline float load1(const uint16_t* p) {
-  return bf16f(*p);
+  return bf16_to_f32(*p);
 }
 
 #if LR_HAVE_AVX2
@@ -116,18 +110,10 @@ inline void dot4_bf16(const uint16_t* w, int K, const float* x, const float* xs,
   _mm_storeu_ps(s, simd::hsum4(_mm256_add_ps(a[0], b[0]), _mm256_add_ps(a[1], b[1]),
                                _mm256_add_ps(a[2], b[2]), _mm256_add_ps(a[3], b[3])));
   for (; k < K; ++k)
-    for (int j = 0; j < 4; ++j) s[j] += bf16f(r[j][k]) * x[k];
+    for (int j = 0; j < 4; ++j) s[j] += bf16_to_f32(r[j][k]) * x[k];
   for (int j = 0; j < 4; ++j) out[j] = s[j];
 }
 
-// xs for dot4_bf16: each full 16-chunk of x reordered to [evens, odds]; the tail is unused.
-void split_even_odd(const float* x, int K, float* xs) {
-  for (int k = 0; k + 16 <= K; k += 16)
-    for (int j = 0; j < 8; ++j) {
-      xs[k + j] = x[k + 2 * j];
-      xs[k + 8 + j] = x[k + 2 * j + 1];
-    }
-}
 #endif
 
 template <typename T>

@@ -3,6 +3,7 @@
 // v, o, gate, up and the LM head; same-process A/B, weights 10x the L3).
 #include <vector>
 
+#include "core/dtype.h"
 #include "core/error.h"
 #include "kernels/cpu/gemv.h"
 #include "kernels/cpu/gemv_rows.h"
@@ -13,13 +14,6 @@ namespace lr {
 namespace {
 
 constexpr int kPanelAheadBytes = 4096;  // best of 0 / 2 / 4 KB in the A/B
-
-inline float bf16f(uint16_t h) {
-  const uint32_t u = uint32_t(h) << 16;
-  float f;
-  __builtin_memcpy(&f, &u, 4);
-  return f;
-}
 
 // out[j] = row j of the panel . x; xs: x with each 16-chunk split [evens, odds] (AVX2 path).
 inline void dot_panel(const uint16_t* p, int K, const float* x, const float* xs, float out[4]) {
@@ -46,7 +40,7 @@ inline void dot_panel(const uint16_t* p, int K, const float* x, const float* xs,
   (void)xs;
   for (int j = 0; j < 4; ++j) {
     float s = 0.f;
-    for (int k = 0; k < K; ++k) s += bf16f(p[bf16_panel_index(j, k, K)]) * x[k];
+    for (int k = 0; k < K; ++k) s += bf16_to_f32(p[bf16_panel_index(j, k, K)]) * x[k];
     out[j] = s;
   }
 #endif
@@ -68,7 +62,7 @@ void unpack_bf16_rows(const uint16_t* P, int n0, int n, int K, float* dst) {
     float* d = dst + size_t(r) * K;
     for (int c = 0; c < K; c += 16) {
       const uint16_t* s = P + bf16_panel_index(row, c, K);
-      for (int e = 0; e < 16; ++e) d[c + e] = bf16f(s[e]);
+      for (int e = 0; e < 16; ++e) d[c + e] = bf16_to_f32(s[e]);
     }
   }
 }
@@ -79,15 +73,7 @@ void gemv_bf16_panels(const uint16_t* P, int N, int K, const float* bias, const 
   // Grows once to the largest M*K seen; decoding then allocates nothing.
   thread_local std::vector<float> xs;
   if (xs.size() < size_t(M) * K) xs.resize(size_t(M) * K);
-  for (int m = 0; m < M; ++m) {
-    const float* xm = x + size_t(m) * K;
-    float* d = xs.data() + size_t(m) * K;
-    for (int k = 0; k < K; k += 16)
-      for (int j = 0; j < 8; ++j) {
-        d[k + j] = xm[k + 2 * j];
-        d[k + 8 + j] = xm[k + 2 * j + 1];
-      }
-  }
+  for (int m = 0; m < M; ++m) split_even_odd(x + size_t(m) * K, K, xs.data() + size_t(m) * K);
   // A pointer, not the thread_local itself: inside the lambda a worker would name its own.
   const float* xsp = xs.data();
   auto rows = [&](int n0, int n1) {

@@ -23,6 +23,17 @@ inline const char* prefetch_addr(const T* row, int k, int ahead, int K) {
   return reinterpret_cast<const char*>(row + (ka < size_t(K) ? ka : ka + 3 * size_t(K)));
 }
 
+// The bf16 kernels' x layout: each full 16-chunk of x reordered to [evens (8), odds (8)], so
+// that a 32-bit lane of 16 loaded bf16 (element 2j low, 2j+1 high) meets its two x values
+// with a shift and a mask; the tail (K % 16) is left unwritten.
+inline void split_even_odd(const float* x, int K, float* xs) {
+  for (int k = 0; k + 16 <= K; k += 16)
+    for (int j = 0; j < 8; ++j) {
+      xs[k + j] = x[k + 2 * j];
+      xs[k + 8 + j] = x[k + 2 * j + 1];
+    }
+}
+
 // rows(n0, n1) over [0, N) in chunks of a multiple of 4 rows holding ~64 KB of weights
 // (row_bytes each): big enough that taking one (an atomic add) costs ~1 %, small enough to
 // balance. work: multiply-adds of the whole call, to stay serial when tiny.
