@@ -132,6 +132,16 @@ TEST(ForwardGolden, Stories260KQ8) {
   const std::vector<int> want = j["greedy_from_bos"].get<std::vector<int>>();
   const Model f = Model::load(kGolden + "stories260K");
   const Model q = Model::load(kGolden + "stories260K", WeightsDType::Q8);
+  // Inference loads keep q8 in decode panels where the shape allows (then the GEMV rounds
+  // x to int16); this model has both kinds, so both q8 GEMVs are on the path below.
+  int panels = 0, rowmajor = 0;
+  for (const Linear* L : {&q.weights.layers[0].q, &q.weights.layers[0].k, &q.weights.layers[0].gate,
+                          &q.weights.layers[0].down, &q.weights.embed}) {
+    EXPECT_EQ(L->q8_panels, q8_panels_fit(L->rows, L->cols));
+    (L->q8_panels ? panels : rowmajor)++;
+  }
+  EXPECT_GT(panels, 0);
+  EXPECT_GT(rowmajor, 0);
   const int T = 1 + int(want.size());
   InferenceSession sf(f, T), sq(q, T);
   std::vector<int> got;

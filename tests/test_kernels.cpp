@@ -172,6 +172,99 @@ TEST(Kernel, Q8QuantizeAndGemvMatchNaive) {
       }
 }
 
+TEST(Kernel, QuantizeXI16MatchesNaive) {
+  // Full blocks take the AVX2 path, the 7-long tail the scalar one; an all-zero block and
+  // exact ties (x * inv = k + 0.5 for a power-of-two scale) round like nearbyint.
+  const int K = 32 * 3 + 7;
+  auto x = randv(K, 31, 5.f);
+  for (int k = 32; k < 64; ++k) x[k] = 0.f;
+  std::vector<int16_t> xq(K);
+  std::vector<float> xs(q8_blocks(K));
+  quantize_x_i16(x.data(), K, xq.data(), xs.data());
+  for (int b = 0; b < q8_blocks(K); ++b) {
+    const int k0 = 32 * b, k1 = std::min(K, k0 + 32);
+    float amax = 0.f;
+    for (int k = k0; k < k1; ++k) amax = std::max(amax, std::abs(x[k]));
+    const float s = amax / 32767.f, inv = s > 0.f ? 1.f / s : 0.f;
+    EXPECT_EQ(xs[b], s) << b;
+    for (int k = k0; k < k1; ++k) {
+      ASSERT_EQ(xq[k], int16_t(std::nearbyint(x[k] * inv))) << k;
+      ASSERT_LE(std::abs(double(xq[k]) * s - x[k]), 0.5 * s * 1.0001) << k;
+    }
+  }
+  EXPECT_EQ(xs[1], 0.f);
+}
+
+TEST(Kernel, Q8PanelsMatchNaive) {
+  for (int M : {1, 3, kGemmMinRows, 19})
+    for (int N : {4, 132, 1000})
+      for (int K : {32, 96, 896}) {
+        auto x = randv(size_t(M) * K, 32, 2.f);
+        auto Wf = randv(size_t(N) * K, 33, 0.05f);
+        const int nb = K / kQ8Block;
+        std::vector<int8_t> q(Wf.size());
+        std::vector<float> sc(size_t(N) * nb);
+        quantize_q8(Wf.data(), N, K, q.data(), sc.data());
+        ASSERT_TRUE(q8_panels_fit(N, K));
+        std::vector<uint8_t> P(q8_panels_bytes(N, K));
+        ASSERT_EQ(P.size(), size_t(N) * K + sizeof(float) * N * nb);
+        pack_q8_panels(q.data(), sc.data(), N, K, P.data());
+        // Dequantized panel rows are exactly the row-major q8 rows.
+        std::vector<float> deq(Wf.size()), deqp(Wf.size());
+        dequantize_q8(q.data(), sc.data(), 0, N, K, deq.data());
+        dequantize_q8_panels(P.data(), 0, N, K, deqp.data());
+        ASSERT_EQ(deq, deqp) << N << " " << K;
+        auto b = randv(N, 34);
+        std::vector<float> y(size_t(M) * N), yr(size_t(M) * N);
+        linear_q8_panels(x.data(), M, K, P.data(), N, b.data(), y.data());
+        if (M >= kGemmMinRows) {
+          // Prefill dequantizes for sgemm: the row-major q8 result, bit for bit.
+          linear_q8(x.data(), M, K, q.data(), sc.data(), N, b.data(), yr.data());
+          EXPECT_EQ(y, yr) << M << " " << N << " " << K;
+          continue;
+        }
+        // The GEMV's naive twin: x rounded per block to int16 (as quantize_x_i16 does),
+        // integer block sums, scaled, in double.
+        std::vector<double> ref(size_t(M) * N);
+        std::vector<int16_t> xq(K);
+        std::vector<float> xs(nb);
+        for (int m = 0; m < M; ++m) {
+          quantize_x_i16(x.data() + size_t(m) * K, K, xq.data(), xs.data());
+          for (int n = 0; n < N; ++n) {
+            double s = b[n];
+            for (int bb = 0; bb < nb; ++bb) {
+              int64_t d = 0;
+              for (int k = 32 * bb; k < 32 * bb + 32; ++k)
+                d += int64_t(q[size_t(n) * K + k]) * xq[k];
+              s += double(d) * sc[size_t(n) * nb + bb] * xs[bb];
+            }
+            ref[size_t(m) * N + n] = s;
+          }
+        }
+        EXPECT_LT(rel_err(y, ref), 1e-6) << M << " " << N << " " << K;
+        // Against f32 x (gemv_q8's numerics) each output moves by at most what rounding x
+        // can do: sum_k |w_k| * xs_b / 2 (plus float rounding).
+        const auto ref32 = ref_linear(x, M, K, deq, N, b.data());
+        for (int m = 0; m < M; ++m) {
+          quantize_x_i16(x.data() + size_t(m) * K, K, xq.data(), xs.data());
+          for (int n = 0; n < N; ++n) {
+            double bound = 0;
+            for (int k = 0; k < K; ++k)
+              bound += std::abs(deq[size_t(n) * K + k]) * 0.5 * xs[k / 32];
+            const size_t i = size_t(m) * N + n;
+            ASSERT_LE(std::abs(y[i] - ref32[i]), bound * 1.01 + 1e-6 * std::abs(ref32[i]))
+                << M << " " << N << " " << K;
+          }
+        }
+        std::vector<float> acc = y;
+        gemv_q8_panels(P.data(), N, K, nullptr, x.data(), M, acc.data(), true);
+        for (size_t i = 0; i < ref.size(); ++i) ref[i] = 2 * ref[i] - b[i % size_t(N)];
+        EXPECT_LT(rel_err(acc, ref), 1e-6) << "accumulate " << M << " " << N << " " << K;
+      }
+  EXPECT_FALSE(q8_panels_fit(132, 48));
+  EXPECT_FALSE(q8_panels_fit(130, 64));
+}
+
 TEST(Kernel, ParallelForCoversEachIndexOnceAndNests) {
   for (long n : {0L, 1L, 2L, 3L, 1000L}) {
     std::vector<std::atomic<int>> hits(static_cast<size_t>(n));

@@ -94,6 +94,26 @@ void BM_gemv_q8(benchmark::State& st) {
   st.SetBytesProcessed(int64_t(st.iterations()) * int64_t(bytes));
 }
 
+// q8 panels (the decode layout) with the int16-activation kernel: bytes/s of weights and
+// scales read, as BM_gemv_q8 reports for the row-major layout.
+void BM_gemv_q8_panels(benchmark::State& st) {
+  const int N = int(st.range(0)), K = int(st.range(1)), M = int(st.range(2));
+  const auto Wc = weight_copies<float>(size_t(N) * K, 0);
+  std::vector<int8_t> q(Wc[0].size());
+  std::vector<float> sc(size_t(N) * lr::q8_blocks(K));
+  lr::quantize_q8(Wc[0].data(), N, K, q.data(), sc.data());
+  std::vector<uint8_t> p(lr::q8_panels_bytes(N, K));
+  lr::pack_q8_panels(q.data(), sc.data(), N, K, p.data());
+  const std::vector<std::vector<uint8_t>> P(kColdBytes / p.size() + 1, p);
+  std::vector<float> x(size_t(M) * K, 0.5f), y(size_t(M) * N);
+  size_t i = 0;
+  for (auto _ : st) {
+    lr::gemv_q8_panels(P[i++ % P.size()].data(), N, K, nullptr, x.data(), M, y.data());
+    benchmark::DoNotOptimize(y.data());
+  }
+  st.SetBytesProcessed(int64_t(st.iterations()) * int64_t(p.size()));
+}
+
 // Causal GQA attention at the Qwen2.5-0.5B head shape (14 q heads, 2 kv, d 64): range(0)
 // new queries at the end of a context of range(1) positions. Reports FLOP/s.
 void BM_attention(benchmark::State& st) {
@@ -168,6 +188,11 @@ BENCHMARK(BM_gemv_bf16_panels)
     ->Args({151936, 896, 1})
     ->UseRealTime();
 BENCHMARK(BM_gemv_q8)
+    ->Args({4864, 896, 1})
+    ->Args({896, 4864, 1})
+    ->Args({151936, 896, 1})
+    ->UseRealTime();
+BENCHMARK(BM_gemv_q8_panels)
     ->Args({4864, 896, 1})
     ->Args({896, 4864, 1})
     ->Args({151936, 896, 1})

@@ -13,12 +13,14 @@ struct Linear {
   int rows = 0;  // out features
   int cols = 0;  // in features
   WeightsDType dtype = WeightsDType::F32;
-  std::vector<float> w;          // [rows, cols] when F32
-  std::vector<uint16_t> w_bf16;  // [rows, cols] when BF16, or 4-row panels (see below)
-  bool bf16_panels = false;      // w_bf16 in gemv.h's panel layout (inference decode)
-  std::vector<int8_t> w_q8;      // [rows, cols] when Q8
-  std::vector<float> q8_scale;   // [rows, q8_blocks(cols)] when Q8
-  std::vector<float> bias;       // [rows] or empty
+  std::vector<float> w;           // [rows, cols] when F32
+  std::vector<uint16_t> w_bf16;   // [rows, cols] when BF16, or 4-row panels (see below)
+  bool bf16_panels = false;       // w_bf16 in gemv.h's panel layout (inference decode)
+  std::vector<int8_t> w_q8;       // [rows, cols] when Q8 (empty with q8_panels)
+  std::vector<float> q8_scale;    // [rows, q8_blocks(cols)] when Q8 (empty with q8_panels)
+  std::vector<uint8_t> q8_panel;  // gemv.h's q8 panels, scales inline, when q8_panels
+  bool q8_panels = false;
+  std::vector<float> bias;  // [rows] or empty
 
   bool empty() const { return rows == 0; }
   // Row r as f32 (embedding lookup through a Linear-shaped table).
@@ -26,9 +28,10 @@ struct Linear {
   // Re-stores the weights as `to` (f32 -> bf16 rounds to nearest even; q8 quantizes, so
   // q8 -> anything else keeps the quantized values).
   void convert(WeightsDType to);
-  // BF16 only: re-stores w_bf16 as 4-row panels (one sequential stream per decoding
-  // thread) where the shape allows (rows % 4 == 0, cols % 16 == 0); a no-op otherwise.
-  void pack_bf16_panels();
+  // BF16 and Q8: re-stores the weights as 4-row panels (one sequential stream per decoding
+  // thread) where the shape allows (bf16: rows % 4 == 0, cols % 16 == 0; q8: cols % 32 == 0
+  // too); a no-op otherwise and for F32.
+  void pack_decode_panels();
 };
 
 // y [M, rows] (+)= x [M, cols] W^T + b. The single place a projection is applied, so a

@@ -17,7 +17,7 @@ Linear load_linear(const Checkpoint& ck, const std::string& name, int rows, int 
   if (bias) L.bias = ck.load_f32(name + ".bias", {rows});
   // bf16 checkpoints round-trip exactly through f32, so this loses nothing for them.
   L.convert(dtype);
-  L.pack_bf16_panels();  // inference loads: the decode layout (no-op unless bf16)
+  L.pack_decode_panels();  // inference loads: the decode layout (no-op for f32)
   return L;
 }
 

@@ -84,6 +84,13 @@ void ModelWeights::convert(WeightsDType to) {
   if (!lm_head.empty()) lm_head.convert(to);
 }
 
+void ModelWeights::pack_decode_panels() {
+  embed.pack_decode_panels();
+  for (auto& b : layers)
+    for (Linear* L : {&b.q, &b.k, &b.v, &b.o, &b.gate, &b.up, &b.down}) L->pack_decode_panels();
+  if (!lm_head.empty()) lm_head.pack_decode_panels();
+}
+
 std::vector<TensorToWrite> ModelWeights::to_tensors() const {
   std::vector<TensorToWrite> out;
   auto vec = [&](const std::string& name, const std::vector<float>& v) {

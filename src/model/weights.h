@@ -38,6 +38,9 @@ struct ModelWeights {
 
   // Re-stores every matrix (norms and biases stay f32).
   void convert(WeightsDType to);
+  // Every matrix in its decode panels where its dtype and shape allow (Linear::
+  // pack_decode_panels): the inference layout, which to_tensors refuses.
+  void pack_decode_panels();
 
   // HF-named tensors pointing into this object (valid while it lives), for
   // write_safetensors. Matrices in their storage dtype; norms and biases as F32.

@@ -48,4 +48,29 @@ void dequantize_q8(const int8_t* q, const float* scales, int n0, int n, int K, f
 void gemv_q8(const int8_t* q, const float* scales, int N, int K, const float* bias, const float* x,
              int M, float* y, bool accumulate = false);
 
+// q8 in 4-row panels, the decode layout: for panel p (rows 4p..4p+3) and 32-column block b,
+// kQ8PanelBlockBytes bytes at (p * K / 32 + b) * 144: the 4 rows' f32 scales, then the 4
+// rows' 32 int8 weights, row after row. One sequential stream per thread, scales inline.
+// Needs N % 4 == 0 and K % 32 == 0.
+constexpr size_t kQ8PanelBlockBytes = 4 * sizeof(float) + 4 * kQ8Block;
+inline bool q8_panels_fit(int N, int K) {
+  return N > 0 && K > 0 && N % 4 == 0 && K % kQ8Block == 0;
+}
+inline size_t q8_panels_bytes(int N, int K) {
+  return size_t(N / 4) * size_t(K / kQ8Block) * kQ8PanelBlockBytes;
+}
+// q [N, K] and scales [N, q8_blocks(K)] (quantize_q8's output) -> panels (q8_panels_bytes).
+void pack_q8_panels(const int8_t* q, const float* scales, int N, int K, uint8_t* dst);
+// Rows [n0, n0 + n) of panels P as f32 rows (dst [n, K]): the values dequantize_q8 gives.
+void dequantize_q8_panels(const uint8_t* P, int n0, int n, int K, float* dst);
+// The activation side of gemv_q8_panels: x [K] rounded per 32-block to int16,
+// x ~= xq * xs[b], xs[b] = max|x in b| / 32767, nearest (ties to even). Its error (<= 2^-16
+// of the block's max) is ~256x below the weights' own (<= 2^-8), and it lets the kernel
+// multiply int8 by int16 with integer madds: half the instructions of widening to f32,
+// which made the kernel keep up with memory (same-process A/B: +10-20 % GB/s).
+void quantize_x_i16(const float* x, int K, int16_t* xq, float* xs);
+// y[m, n] (+)= sum_b scale[n, b] * xs_m[b] * sum_{k in b} q[n, k] * xq_m[k] + bias[n].
+void gemv_q8_panels(const uint8_t* P, int N, int K, const float* bias, const float* x, int M,
+                    float* y, bool accumulate = false);
+
 }  // namespace lr

@@ -97,6 +97,16 @@ void linear_bf16_panels(const float* x, int M, int K, const uint16_t* P, int N, 
                  [&](int n0, int n, float* dst) { unpack_bf16_rows(P, n0, n, K, dst); });
 }
 
+void linear_q8_panels(const float* x, int M, int K, const uint8_t* P, int N, const float* bias,
+                      float* y, bool accumulate) {
+  if (M < kGemmMinRows) {
+    gemv_q8_panels(P, N, K, bias, x, M, y, accumulate);
+    return;
+  }
+  linear_widened(x, M, K, N, bias, y, accumulate,
+                 [&](int n0, int n, float* dst) { dequantize_q8_panels(P, n0, n, K, dst); });
+}
+
 void linear_q8(const float* x, int M, int K, const int8_t* W, const float* scales, int N,
                const float* bias, float* y, bool accumulate) {
   if (M < kGemmMinRows) {

@@ -22,6 +22,11 @@ void linear_bf16(const float* x, int M, int K, const uint16_t* W, int N, const f
 void linear_bf16_panels(const float* x, int M, int K, const uint16_t* P, int N, const float* bias,
                         float* y, bool accumulate = false);
 
+// W as q8 panels (see gemv.h: pack_q8_panels); large M dequantizes row tiles for sgemm,
+// so prefill gives exactly linear_q8's result (the GEMV rounds x to int16, see gemv.h).
+void linear_q8_panels(const float* x, int M, int K, const uint8_t* P, int N, const float* bias,
+                      float* y, bool accumulate = false);
+
 // W in q8 (see gemv.h: quantize_q8); large M dequantizes row tiles for sgemm.
 void linear_q8(const float* x, int M, int K, const int8_t* W, const float* scales, int N,
                const float* bias, float* y, bool accumulate = false);
