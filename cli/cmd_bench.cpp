@@ -3,22 +3,29 @@
 // share of the limit that bounds it. Prompts are seeded random ids: speed does not depend
 // on which tokens they are.
 #include <cblas.h>
+#include <fcntl.h>
+#include <spawn.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <memory>
 #include <optional>
 #include <random>
 #include <utility>
+#include <vector>
 
 #include "cli/commands.h"
 #include "cli/model_options.h"
+#include "core/best_of.h"
 #include "core/error.h"
 #include "core/rss.h"
 #include "core/threads.h"
@@ -28,6 +35,8 @@
 #include "kernels/cpu/gemv.h"
 #include "kernels/cpu/simd.h"
 #include "model/forward.h"
+
+extern char** environ;  // POSIX: the environment posix_spawn hands on
 
 namespace lr::cli {
 
@@ -185,22 +194,12 @@ Speeds measure(ModelSession& s, const ModelConfig& c, int reps, int decode_promp
   return r;
 }
 
-std::string shell_quote(const std::string& s) {
-  std::string q = "'";
-  for (char ch : s) q += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
-  return q + "'";
-}
-
 std::string temp_path_for(const std::string& name) {
   return (std::filesystem::temp_directory_path() / name).string();
 }
 
-// Keeps the faster of each figure (round 0 takes r as it is).
-void keep_best(Speeds* best, const Speeds& r, int round) {
-  if (round == 0) {
-    *best = r;
-    return;
-  }
+// Keeps the faster of each figure.
+void keep_best(Speeds* best, const Speeds& r) {
   for (int i = 0; i < 2; ++i)
     if (r.prefill_s[i] < best->prefill_s[i]) {
       best->prefill_s[i] = r.prefill_s[i];
@@ -223,12 +222,33 @@ Json bench_training_child(const std::string& model, int rows, int seq, int steps
   const std::string json =
       temp_path_for("lr_bench_train_" + std::to_string(getpid()) + "_" + std::to_string(rows) +
                     "x" + std::to_string(seq) + ".json");
-  const std::string cmd = shell_quote(self) + " bench-train --model " + shell_quote(model) +
-                          " --rows " + std::to_string(rows) + " --seq " + std::to_string(seq) +
-                          " --steps " + std::to_string(steps) + " --threads " +
-                          std::to_string(threads) + " --json " + shell_quote(json) + " >/dev/null";
-  const int rc = std::system(cmd.c_str());
-  LR_CHECK(rc == 0, "bench: training benchmark ", rows, "x", seq, " failed (exit ", rc, ")");
+  // An argv, not a shell line: no quoting of the paths; the child's stdout is discarded
+  // (it writes its figures to the JSON file), its stderr stays ours for its errors.
+  std::vector<std::string> args = {self,        "bench-train",
+                                   "--model",   model,
+                                   "--rows",    std::to_string(rows),
+                                   "--seq",     std::to_string(seq),
+                                   "--steps",   std::to_string(steps),
+                                   "--threads", std::to_string(threads),
+                                   "--json",    json};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+  pid_t pid = 0;
+  const int err = posix_spawn(&pid, self, &fa, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  LR_CHECK(err == 0, "bench: cannot start ", self, " bench-train: ", std::strerror(err));
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  LR_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "bench: training benchmark ", rows, "x",
+           seq, " failed (",
+           WIFEXITED(status) ? "exit " + std::to_string(WEXITSTATUS(status))
+                             : "signal " + std::to_string(WTERMSIG(status)),
+           ")");
   Json j = read_json_file(json);
   std::remove(json.c_str());
   return j;
@@ -305,16 +325,21 @@ void register_bench(CLI::App& app) {
            open_setup->opt.gates = GateSpec::parse("open");
            open_setup->deltas = route->deltas;  // same LoRA; they point into route's adapters
          }
+         // Alone, the prefill repeats --reps times inside one measurement; with the twin,
+         // --reps alternating rounds of one each.
          Speeds sp, op;
          {
            ModelSession s(model, route.get(), max_T, 512);
            std::optional<ModelSession> o;
            if (open_setup) o.emplace(model, &*open_setup, max_T, 512);
-           const int rounds = open_setup ? 2 : 1;
-           for (int r = 0; r < rounds; ++r) {
-             keep_best(&sp, measure(s, c, open_setup ? 1 : reps, decode_prompt, decode_tokens), r);
-             if (o) keep_best(&op, measure(*o, c, 1, decode_prompt, decode_tokens), r);
-           }
+           const auto best = best_of_alternating<Speeds>(
+               o ? reps : 1, o ? 2 : 1,
+               [&](int side) {
+                 return measure(side == 0 ? s : *o, c, o ? 1 : reps, decode_prompt, decode_tokens);
+               },
+               [](Speeds& b, const Speeds& r) { keep_best(&b, r); });
+           sp = best[0];
+           op = best[1];
          }
          for (int i = 0; i < 2; ++i) {
            const int n = kPrefillSizes[i];

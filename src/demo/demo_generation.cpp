@@ -4,6 +4,7 @@
 #include <iostream>
 #include <vector>
 
+#include "core/best_of.h"
 #include "core/error.h"
 #include "core/timer.h"
 #include "kernels/cpu/argmax.h"
@@ -112,17 +113,12 @@ void demo_generation(const std::string& model_dir, const std::string& adapters_d
       if (deltas.any_active()) sessions.back().set_lora(&deltas);
       generate(sessions.back(), tok, ids, max_new, stops);  // warm-up: first touch of pages
     }
-    GenRun runs[2];
-    for (int rep = 0; rep < 3; ++rep)
-      for (int m = 0; m < 2; ++m) {
-        const GenRun g = generate(sessions[size_t(m)], tok, ids, max_new, stops);
-        if (rep == 0) {
-          runs[m] = g;
-          continue;
-        }
-        runs[m].prefill_s = std::min(runs[m].prefill_s, g.prefill_s);
-        runs[m].decode_s = std::min(runs[m].decode_s, g.decode_s);
-      }
+    const auto runs = best_of_alternating<GenRun>(
+        3, 2, [&](int m) { return generate(sessions[size_t(m)], tok, ids, max_new, stops); },
+        [](GenRun& b, const GenRun& g) {
+          b.prefill_s = std::min(b.prefill_s, g.prefill_s);
+          b.decode_s = std::min(b.decode_s, g.decode_s);
+        });
     std::cout << "assistant (routed): " << runs[0].text << "\n";
     if (runs[1].text != runs[0].text)
       std::cout << "assistant (all blocks): " << runs[1].text << "\n";

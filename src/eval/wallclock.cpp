@@ -4,6 +4,7 @@
 #include <limits>
 #include <optional>
 
+#include "core/best_of.h"
 #include "core/error.h"
 #include "core/timer.h"
 #include "kernels/cpu/argmax.h"
@@ -76,19 +77,13 @@ WallClock measure_wallclock(const WallClockSetup& setup,
     return s;
   };
   RoutedSession routed = session(setup.gates), open = session(GateSpec::parse("open"));
-  Timing best_r, best_o;
-  best_r.prefill_s = best_r.decode_s = best_o.prefill_s = best_o.decode_s =
-      std::numeric_limits<double>::infinity();
-  for (int r = 0; r < std::max(1, reps); ++r) {
-    // Alternate, so a noisy moment on a shared machine hits both sides alike.
-    for (int side = 0; side < 2; ++side) {
-      Timing t = run_all(side == 0 ? routed : open, prompts, decode_tokens);
-      Timing& b = side == 0 ? best_r : best_o;
-      if (t.prefill_s < b.prefill_s) b.prefill_s = t.prefill_s, b.prefill_tokens = t.prefill_tokens;
-      if (t.decode_s < b.decode_s) b.decode_s = t.decode_s, b.decode_tokens = t.decode_tokens;
-      b.blocks_run = t.blocks_run;
-    }
-  }
+  const auto [best_r, best_o] = best_of_alternating<Timing>(
+      reps, 2, [&](int side) { return run_all(side == 0 ? routed : open, prompts, decode_tokens); },
+      [](Timing& b, const Timing& t) {
+        if (t.prefill_s < b.prefill_s)
+          b.prefill_s = t.prefill_s, b.prefill_tokens = t.prefill_tokens;
+        if (t.decode_s < b.decode_s) b.decode_s = t.decode_s, b.decode_tokens = t.decode_tokens;
+      });
   const ModelConfig& c = model.config;
   w.measured = true;
   w.prompts = int(prompts.size());
