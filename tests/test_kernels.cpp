@@ -146,10 +146,20 @@ TEST(Kernel, Q8QuantizeAndGemvMatchNaive) {
         auto x = randv(size_t(M) * K, 8);
         auto Wf = randv(size_t(N) * K, 9, 0.05f);
         Wf[0] = 0.f;  // an all-zero block stays exact
+        // The last row tiny: a bf16 scale keeps f32's range (an f16 one would go subnormal).
+        for (int k = 0; k < K; ++k) Wf[size_t(N - 1) * K + k] *= 1e-30f;
         const int nb = q8_blocks(K);
         std::vector<int8_t> q(Wf.size());
         std::vector<float> sc(size_t(N) * nb);
         quantize_q8(Wf.data(), N, K, q.data(), sc.data());
+        for (int n = 0; n < N; ++n)
+          for (int bb = 0; bb < nb; ++bb) {
+            float amax = 0.f;
+            for (int k = bb * kQ8Block; k < std::min(K, (bb + 1) * kQ8Block); ++k)
+              amax = std::max(amax, std::abs(Wf[size_t(n) * K + k]));
+            // naive twin of the scale: block max / 127, rounded to the nearest bf16
+            ASSERT_EQ(sc[size_t(n) * nb + bb], bf16_to_f32(f32_to_bf16(amax / 127.f))) << n;
+          }
         std::vector<float> deq(Wf.size());
         dequantize_q8(q.data(), sc.data(), 0, N, K, deq.data());
         for (int n = 0; n < N; ++n)
@@ -207,7 +217,7 @@ TEST(Kernel, Q8PanelsMatchNaive) {
         quantize_q8(Wf.data(), N, K, q.data(), sc.data());
         ASSERT_TRUE(q8_panels_fit(N, K));
         std::vector<uint8_t> P(q8_panels_bytes(N, K));
-        ASSERT_EQ(P.size(), size_t(N) * K + sizeof(float) * N * nb);
+        ASSERT_EQ(P.size(), size_t(N) * K + sizeof(uint16_t) * N * nb);
         pack_q8_panels(q.data(), sc.data(), N, K, P.data());
         // Dequantized panel rows are exactly the row-major q8 rows.
         std::vector<float> deq(Wf.size()), deqp(Wf.size());

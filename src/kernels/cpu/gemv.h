@@ -34,8 +34,11 @@ void gemv_bf16_panels(const uint16_t* P, int N, int K, const float* bias, const 
                       float* y, bool accumulate = false);
 
 // int8 weight-only ("q8"): each run of kQ8Block consecutive weights of a row (the last one
-// of a row may be shorter) shares one f32 scale, w ~= q * scale, q in [-127, 127]
-// (symmetric, scale = max|w| / 127, rounded to nearest). 1.125 bytes per weight.
+// of a row may be shorter) shares one scale, w ~= q * scale, q in [-127, 127] (symmetric,
+// scale = max|w| / 127 rounded to the nearest bf16, q = w / scale rounded to nearest). A
+// bf16 scale (the decode panels store 2 bytes, not 4: 1.0625 bytes per weight instead of
+// 1.125, 5.6 % less to read per token) keeps f32's range, and its rounding (<= 2^-9) never
+// pushes |w / scale| past 127.5, so |w - q * scale| <= scale / 2 still holds.
 constexpr int kQ8Block = 32;
 inline int q8_blocks(int K) {
   return (K + kQ8Block - 1) / kQ8Block;
@@ -49,10 +52,11 @@ void gemv_q8(const int8_t* q, const float* scales, int N, int K, const float* bi
              int M, float* y, bool accumulate = false);
 
 // q8 in 4-row panels, the decode layout: for panel p (rows 4p..4p+3) and 32-column block b,
-// kQ8PanelBlockBytes bytes at (p * K / 32 + b) * 144: the 4 rows' f32 scales, then the 4
+// kQ8PanelBlockBytes bytes at (p * K / 32 + b) * 136: the 4 rows' bf16 scales, then the 4
 // rows' 32 int8 weights, row after row. One sequential stream per thread, scales inline.
 // Needs N % 4 == 0 and K % 32 == 0.
-constexpr size_t kQ8PanelBlockBytes = 4 * sizeof(float) + 4 * kQ8Block;
+constexpr size_t kQ8PanelScaleBytes = 4 * sizeof(uint16_t);
+constexpr size_t kQ8PanelBlockBytes = kQ8PanelScaleBytes + 4 * kQ8Block;
 inline bool q8_panels_fit(int N, int K) {
   return N > 0 && K > 0 && N % 4 == 0 && K % kQ8Block == 0;
 }

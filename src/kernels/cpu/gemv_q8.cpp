@@ -2,6 +2,7 @@
 // f32 activations; one multiply by the block's scale per kQ8Block weights.
 #include <cmath>
 
+#include "core/dtype.h"
 #include "kernels/cpu/gemv.h"
 #include "kernels/cpu/gemv_rows.h"
 #include "kernels/cpu/simd.h"
@@ -19,7 +20,7 @@ void quantize_q8(const float* W, int N, int K, int8_t* q, float* scales) {
         const float* w = W + size_t(n) * K;
         float amax = 0.f;
         for (int k = k0; k < k1; ++k) amax = std::max(amax, std::fabs(w[k]));
-        const float s = amax / 127.f;
+        const float s = bf16_to_f32(f32_to_bf16(amax / 127.f));  // see gemv.h
         scales[size_t(n) * nb + b] = s;
         const float inv = s > 0.f ? 1.f / s : 0.f;
         for (int k = k0; k < k1; ++k) {

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <vector>
 
+#include "core/dtype.h"
 #include "core/error.h"
 #include "kernels/cpu/gemv.h"
 #include "kernels/cpu/gemv_rows.h"
@@ -15,6 +16,13 @@
 namespace lr {
 
 namespace {
+
+// The 4 scales at the head of a panel block (bf16 -> f32 is exact).
+inline void block_scales(const uint8_t* blk, float s[4]) {
+  uint16_t h[4];
+  std::memcpy(h, blk, sizeof h);  // the stream is bytes; memcpy is the aliasing-safe load
+  for (int j = 0; j < 4; ++j) s[j] = bf16_to_f32(h[j]);
+}
 
 constexpr int kAheadBytes = 4096;  // best of 0 / 1 / 2 / 4 KB in the A/B
 
@@ -32,11 +40,11 @@ inline void dot_panel(const uint8_t* p, int nb, const int16_t* xq, const float* 
     for (int off = 0; off < int(kQ8PanelBlockBytes); off += 64)
       _mm_prefetch(reinterpret_cast<const char*>(blk) + kAheadBytes + off, _MM_HINT_T0);
     float s[4];
-    std::memcpy(s, blk, sizeof s);  // the stream is bytes; memcpy is the aliasing-safe load
+    block_scales(blk, s);
     const __m256i x0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq + kQ8Block * b));
     const __m256i x1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq + kQ8Block * b + 16));
     const __m256 xsb = _mm256_broadcast_ss(xs + b);
-    const uint8_t* q = blk + 4 * sizeof(float);
+    const uint8_t* q = blk + kQ8PanelScaleBytes;
     for (int j = 0; j < 4; ++j) {
       const __m128i* w = reinterpret_cast<const __m128i*>(q + kQ8Block * j);
       const __m256i w0 = _mm256_cvtepi8_epi16(_mm_loadu_si128(w));
@@ -53,8 +61,8 @@ inline void dot_panel(const uint8_t* p, int nb, const int16_t* xq, const float* 
   for (int b = 0; b < nb; ++b) {
     const uint8_t* blk = p + size_t(b) * kQ8PanelBlockBytes;
     float s[4];
-    std::memcpy(s, blk, sizeof s);
-    const int8_t* q = reinterpret_cast<const int8_t*>(blk + 4 * sizeof(float));
+    block_scales(blk, s);
+    const int8_t* q = reinterpret_cast<const int8_t*>(blk + kQ8PanelScaleBytes);
     for (int j = 0; j < 4; ++j) {
       int32_t d = 0;
       for (int k = 0; k < kQ8Block; ++k) d += int32_t(q[kQ8Block * j + k]) * xq[kQ8Block * b + k];
@@ -75,8 +83,10 @@ void pack_q8_panels(const int8_t* q, const float* scales, int N, int K, uint8_t*
         uint8_t* d = dst + (size_t(p) * nb + b) * kQ8PanelBlockBytes;
         for (int j = 0; j < 4; ++j) {
           const size_t row = size_t(4 * p + j);
-          std::memcpy(d + sizeof(float) * j, scales + row * nb + b, sizeof(float));
-          std::memcpy(d + 4 * sizeof(float) + kQ8Block * j, q + row * K + size_t(kQ8Block) * b,
+          // quantize_q8's scales are bf16 values: the 2 bytes hold them exactly.
+          const uint16_t h = f32_to_bf16(scales[row * nb + b]);
+          std::memcpy(d + sizeof h * j, &h, sizeof h);
+          std::memcpy(d + kQ8PanelScaleBytes + kQ8Block * j, q + row * K + size_t(kQ8Block) * b,
                       kQ8Block);
         }
       }
@@ -90,10 +100,11 @@ void dequantize_q8_panels(const uint8_t* P, int n0, int n, int K, float* dst) {
     float* d = dst + size_t(r) * K;
     for (int b = 0; b < nb; ++b) {
       const uint8_t* blk = panel_block(P, row, b, K);
-      float s;
-      std::memcpy(&s, blk + sizeof(float) * (row % 4), sizeof s);
+      float s4[4];
+      block_scales(blk, s4);
+      const float s = s4[row % 4];
       const int8_t* q =
-          reinterpret_cast<const int8_t*>(blk + 4 * sizeof(float)) + kQ8Block * (row % 4);
+          reinterpret_cast<const int8_t*>(blk + kQ8PanelScaleBytes) + kQ8Block * (row % 4);
       for (int k = 0; k < kQ8Block; ++k) d[kQ8Block * b + k] = float(q[k]) * s;
     }
   }
