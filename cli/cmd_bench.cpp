@@ -269,7 +269,10 @@ void register_bench(CLI::App& app) {
   static std::string json_out;
   add_model_options(sub, &m);
   add_route_options(sub, &route_opts);
-  sub->add_option("--reps", reps, "Repetitions per prefill size (best is reported)")
+  sub->add_option(
+         "--reps", reps,
+         "Repetitions per prefill size, best reported (with routing: alternating rounds of the "
+         "routed session and its all-open twin)")
       ->capture_default_str();
   sub->add_option("--decode-tokens", decode_tokens, "Tokens decoded after the prompt")
       ->capture_default_str();

@@ -197,7 +197,7 @@ BENCHMARK(BM_gemv_q8_panels)
     ->Args({896, 4864, 1})
     ->Args({151936, 896, 1})
     ->UseRealTime();
-BENCHMARK(BM_attention)->Args({1, 640})->Args({512, 512})->UseRealTime();
+BENCHMARK(BM_attention)->Args({1, 640})->Args({1, 4096})->Args({512, 512})->UseRealTime();
 BENCHMARK(BM_silu_mul)->Arg(512 * 4864)->UseRealTime();
 BENCHMARK(BM_linear_f32)
     ->ArgsProduct({{4864}, {896}, {4, 8, 16, 32, 128}})
