@@ -26,41 +26,71 @@ struct Scratch {
   std::vector<int> lim;  // per row: last key position it may see
 };
 
+#if LR_HAVE_AVX2
+// NR rows of scores, 16 keys at a time: 2 * NR independent FMA chains (NR <= 4 keeps the
+// accumulators and the two key vectors in registers).
+template <int NR>
+inline void scores_rows(const float* qs, const float* kt, int d, int ntp, float* s) {
+  for (int j = 0; j < ntp; j += 16) {
+    __m256 a[NR][2];
+    for (int i = 0; i < NR; ++i) a[i][0] = a[i][1] = _mm256_setzero_ps();
+    for (int c = 0; c < d; ++c) {
+      const __m256 k0 = _mm256_loadu_ps(kt + size_t(c) * kKT + j);
+      const __m256 k1 = _mm256_loadu_ps(kt + size_t(c) * kKT + j + 8);
+      for (int i = 0; i < NR; ++i) {
+        const __m256 q = _mm256_broadcast_ss(qs + size_t(i) * d + c);
+        a[i][0] = _mm256_fmadd_ps(q, k0, a[i][0]);
+        a[i][1] = _mm256_fmadd_ps(q, k1, a[i][1]);
+      }
+    }
+    for (int i = 0; i < NR; ++i) {
+      _mm256_storeu_ps(s + size_t(i) * kKT + j, a[i][0]);
+      _mm256_storeu_ps(s + size_t(i) * kKT + j + 8, a[i][1]);
+    }
+  }
+}
+
+// NR rows of o += p v, 8 columns at a time: NR independent FMA chains per v load. A decode
+// step's 7 q heads per kv head go in one block; one row at a time (a single chain, bound
+// by the FMA latency) made the 3 rows left after a 4-block cost more than the 4 (same sums
+// in the same order either way).
+template <int NR>
+inline void pv_rows(const float* p, const float* v, size_t vs, int d, int nt, float* o) {
+  for (int c = 0; c < d; c += 8) {
+    __m256 a[NR];
+    for (int i = 0; i < NR; ++i) a[i] = _mm256_loadu_ps(o + size_t(i) * d + c);
+    for (int j = 0; j < nt; ++j) {
+      const __m256 vv = _mm256_loadu_ps(v + j * vs + c);
+      for (int i = 0; i < NR; ++i)
+        a[i] = _mm256_fmadd_ps(_mm256_broadcast_ss(p + size_t(i) * kKT + j), vv, a[i]);
+    }
+    for (int i = 0; i < NR; ++i) _mm256_storeu_ps(o + size_t(i) * d + c, a[i]);
+  }
+}
+#endif
+
 // s[r][j] = qs[r] . kt[:, j] for r < R, j < ntp (a multiple of 16 when vectorised).
 void scores(const float* qs, const float* kt, int R, int d, int ntp, float* s) {
   int r = 0;
 #if LR_HAVE_AVX2
   if (ntp % 16 == 0) {
-    for (; r + 4 <= R; r += 4)
-      for (int j = 0; j < ntp; j += 16) {
-        __m256 a[4][2];
-        for (int i = 0; i < 4; ++i) a[i][0] = a[i][1] = _mm256_setzero_ps();
-        for (int c = 0; c < d; ++c) {
-          const __m256 k0 = _mm256_loadu_ps(kt + size_t(c) * kKT + j);
-          const __m256 k1 = _mm256_loadu_ps(kt + size_t(c) * kKT + j + 8);
-          for (int i = 0; i < 4; ++i) {
-            const __m256 q = _mm256_broadcast_ss(qs + size_t(r + i) * d + c);
-            a[i][0] = _mm256_fmadd_ps(q, k0, a[i][0]);
-            a[i][1] = _mm256_fmadd_ps(q, k1, a[i][1]);
-          }
-        }
-        for (int i = 0; i < 4; ++i) {
-          _mm256_storeu_ps(s + size_t(r + i) * kKT + j, a[i][0]);
-          _mm256_storeu_ps(s + size_t(r + i) * kKT + j + 8, a[i][1]);
-        }
-      }
-    // The 1-3 rows left (a decode step of 7 q heads per kv head leaves 3).
-    for (; r < R; ++r)
-      for (int j = 0; j < ntp; j += 16) {
-        __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
-        for (int c = 0; c < d; ++c) {
-          const __m256 q = _mm256_broadcast_ss(qs + size_t(r) * d + c);
-          a0 = _mm256_fmadd_ps(q, _mm256_loadu_ps(kt + size_t(c) * kKT + j), a0);
-          a1 = _mm256_fmadd_ps(q, _mm256_loadu_ps(kt + size_t(c) * kKT + j + 8), a1);
-        }
-        _mm256_storeu_ps(s + size_t(r) * kKT + j, a0);
-        _mm256_storeu_ps(s + size_t(r) * kKT + j + 8, a1);
-      }
+    for (; r + 4 <= R; r += 4) scores_rows<4>(qs + size_t(r) * d, kt, d, ntp, s + size_t(r) * kKT);
+    const float* q = qs + size_t(r) * d;
+    float* sr = s + size_t(r) * kKT;
+    switch (R - r) {  // the 1-3 rows left (a decode step of 7 q heads per kv head leaves 3)
+      case 3:
+        scores_rows<3>(q, kt, d, ntp, sr);
+        break;
+      case 2:
+        scores_rows<2>(q, kt, d, ntp, sr);
+        break;
+      case 1:
+        scores_rows<1>(q, kt, d, ntp, sr);
+        break;
+      default:
+        break;
+    }
+    r = R;
   }
 #endif
   for (; r < R; ++r)
@@ -76,25 +106,35 @@ void accumulate_pv(const float* p, const float* v, size_t vs, int R, int d, int 
   int r = 0;
 #if LR_HAVE_AVX2
   if (d % 8 == 0) {
-    for (; r + 4 <= R; r += 4)
-      for (int c = 0; c < d; c += 8) {
-        __m256 a[4];
-        for (int i = 0; i < 4; ++i) a[i] = _mm256_loadu_ps(o + size_t(r + i) * d + c);
-        for (int j = 0; j < nt; ++j) {
-          const __m256 vv = _mm256_loadu_ps(v + j * vs + c);
-          for (int i = 0; i < 4; ++i)
-            a[i] = _mm256_fmadd_ps(_mm256_broadcast_ss(p + size_t(r + i) * kKT + j), vv, a[i]);
-        }
-        for (int i = 0; i < 4; ++i) _mm256_storeu_ps(o + size_t(r + i) * d + c, a[i]);
-      }
-    for (; r < R; ++r)
-      for (int c = 0; c < d; c += 8) {
-        __m256 a = _mm256_loadu_ps(o + size_t(r) * d + c);
-        for (int j = 0; j < nt; ++j)
-          a = _mm256_fmadd_ps(_mm256_broadcast_ss(p + size_t(r) * kKT + j),
-                              _mm256_loadu_ps(v + j * vs + c), a);
-        _mm256_storeu_ps(o + size_t(r) * d + c, a);
-      }
+    for (; r + 8 <= R; r += 8) pv_rows<8>(p + size_t(r) * kKT, v, vs, d, nt, o + size_t(r) * d);
+    const float* pr = p + size_t(r) * kKT;
+    float* orr = o + size_t(r) * d;
+    switch (R - r) {
+      case 7:
+        pv_rows<7>(pr, v, vs, d, nt, orr);
+        break;
+      case 6:
+        pv_rows<6>(pr, v, vs, d, nt, orr);
+        break;
+      case 5:
+        pv_rows<5>(pr, v, vs, d, nt, orr);
+        break;
+      case 4:
+        pv_rows<4>(pr, v, vs, d, nt, orr);
+        break;
+      case 3:
+        pv_rows<3>(pr, v, vs, d, nt, orr);
+        break;
+      case 2:
+        pv_rows<2>(pr, v, vs, d, nt, orr);
+        break;
+      case 1:
+        pv_rows<1>(pr, v, vs, d, nt, orr);
+        break;
+      default:
+        break;
+    }
+    r = R;
   }
 #endif
   for (; r < R; ++r)
