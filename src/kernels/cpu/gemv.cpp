@@ -152,10 +152,7 @@ void gemv(const T* W, int N, int K, const float* bias, const float* x, int M, fl
         } else {
           for (int j = 0; j < cnt; ++j) s[j] = dot1(w + size_t(j) * K, K, xm);
         }
-        for (int j = 0; j < cnt; ++j) {
-          float v = s[j] + (bias ? bias[n0 + j] : 0.f);
-          ym[n0 + j] = accumulate ? ym[n0 + j] + v : v;
-        }
+        store_rows(ym, n0, cnt, s, bias, accumulate);
       }
     }
   };

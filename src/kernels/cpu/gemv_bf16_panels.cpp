@@ -82,11 +82,7 @@ void gemv_bf16_panels(const uint16_t* P, int N, int K, const float* bias, const 
       for (int m = 0; m < M; ++m) {
         float s[4];
         dot_panel(p, K, x + size_t(m) * K, xsp + size_t(m) * K, s);
-        float* ym = y + size_t(m) * N;
-        for (int j = 0; j < 4; ++j) {
-          const float v = s[j] + (bias ? bias[n0 + j] : 0.f);
-          ym[n0 + j] = accumulate ? ym[n0 + j] + v : v;
-        }
+        store_rows(y + size_t(m) * N, n0, 4, s, bias, accumulate);
       }
     }
   };

@@ -102,11 +102,7 @@ void gemv_q8(const int8_t* q, const float* scales, int N, int K, const float* bi
       for (int m = 0; m < M; ++m) {
         float s[4];
         dot_rows_q8(q + size_t(n0) * K, scales + size_t(n0) * nb, cnt, K, x + size_t(m) * K, s);
-        float* ym = y + size_t(m) * N;
-        for (int j = 0; j < cnt; ++j) {
-          const float v = s[j] + (bias ? bias[n0 + j] : 0.f);
-          ym[n0 + j] = accumulate ? ym[n0 + j] + v : v;
-        }
+        store_rows(y + size_t(m) * N, n0, cnt, s, bias, accumulate);
       }
     }
   };

@@ -168,11 +168,7 @@ void gemv_q8_panels(const uint8_t* P, int N, int K, const float* bias, const flo
       for (int m = 0; m < M; ++m) {
         float s[4];
         dot_panel(p, nb, xqp + size_t(m) * K, xsp + size_t(m) * nb, s);
-        float* ym = y + size_t(m) * N;
-        for (int j = 0; j < 4; ++j) {
-          const float v = s[j] + (bias ? bias[n0 + j] : 0.f);
-          ym[n0 + j] = accumulate ? ym[n0 + j] + v : v;
-        }
+        store_rows(y + size_t(m) * N, n0, 4, s, bias, accumulate);
       }
     }
   };

@@ -23,6 +23,16 @@ inline const char* prefetch_addr(const T* row, int k, int ahead, int K) {
   return reinterpret_cast<const char*>(row + (ka < size_t(K) ? ka : ka + 3 * size_t(K)));
 }
 
+// The end of every GEMV's 4-row block: y[n0 + j] (+)= s[j] + bias[n0 + j] for j < cnt
+// (ym: the output row; bias may be null).
+inline void store_rows(float* ym, int n0, int cnt, const float* s, const float* bias,
+                       bool accumulate) {
+  for (int j = 0; j < cnt; ++j) {
+    const float v = s[j] + (bias ? bias[n0 + j] : 0.f);
+    ym[n0 + j] = accumulate ? ym[n0 + j] + v : v;
+  }
+}
+
 // The bf16 kernels' x layout: each full 16-chunk of x reordered to [evens (8), odds (8)], so
 // that a 32-bit lane of 16 loaded bf16 (element 2j low, 2j+1 high) meets its two x values
 // with a shift and a mask; the tail (K % 16) is left unwritten.
