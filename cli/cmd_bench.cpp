@@ -126,8 +126,8 @@ double linear_bytes(const Linear& L) {
     case WeightsDType::BF16:
       return b + 2 * n;
     case WeightsDType::Q8:
-      return b + (L.q8_panels ? double(L.q8_panel.size())
-                              : n + sizeof(float) * double(L.rows) * q8_blocks(L.cols));
+      return b + (L.q8_panels() ? double(L.q8_panel.size())
+                                : n + sizeof(float) * double(L.rows) * q8_blocks(L.cols));
   }
   return b;
 }

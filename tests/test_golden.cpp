@@ -137,8 +137,8 @@ TEST(ForwardGolden, Stories260KQ8) {
   int panels = 0, rowmajor = 0;
   for (const Linear* L : {&q.weights.layers[0].q, &q.weights.layers[0].k, &q.weights.layers[0].gate,
                           &q.weights.layers[0].down, &q.weights.embed}) {
-    EXPECT_EQ(L->q8_panels, q8_panels_fit(L->rows, L->cols));
-    (L->q8_panels ? panels : rowmajor)++;
+    EXPECT_EQ(L->q8_panels(), q8_panels_fit(L->rows, L->cols));
+    (L->q8_panels() ? panels : rowmajor)++;
   }
   EXPECT_GT(panels, 0);
   EXPECT_GT(rowmajor, 0);

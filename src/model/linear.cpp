@@ -44,7 +44,7 @@ void Linear::row_f32(int r, float* out) const {
   } else if (dtype == WeightsDType::BF16) {
     const uint16_t* src = w_bf16.data() + size_t(r) * cols;
     for (int i = 0; i < cols; ++i) out[i] = bf16_to_f32(src[i]);
-  } else if (q8_panels) {
+  } else if (q8_panels()) {
     dequantize_q8_panels(q8_panel.data(), r, 1, cols, out);
   } else {
     dequantize_q8(w_q8.data(), q8_scale.data(), r, 1, cols, out);
@@ -64,7 +64,6 @@ void Linear::convert(WeightsDType to) {
   std::vector<int8_t>().swap(w_q8);
   std::vector<float>().swap(q8_scale);
   std::vector<uint8_t>().swap(q8_panel);
-  q8_panels = false;
   if (to == WeightsDType::F32) {
     w.swap(f);
   } else if (to == WeightsDType::BF16) {
@@ -85,12 +84,11 @@ void Linear::pack_decode_panels() {
     lr::pack_bf16_panels(w_bf16.data(), rows, cols, p.data());
     w_bf16.swap(p);
     bf16_panels = true;
-  } else if (dtype == WeightsDType::Q8 && !q8_panels && q8_panels_fit(rows, cols)) {
+  } else if (dtype == WeightsDType::Q8 && !q8_panels() && q8_panels_fit(rows, cols)) {
     resize_huge(q8_panel, q8_panels_bytes(rows, cols));
     lr::pack_q8_panels(w_q8.data(), q8_scale.data(), rows, cols, q8_panel.data());
     std::vector<int8_t>().swap(w_q8);
     std::vector<float>().swap(q8_scale);
-    q8_panels = true;
   }
 }
 
@@ -102,7 +100,7 @@ void apply_linear(const Linear& L, const float* x, int M, float* y, bool accumul
     linear_bf16_panels(x, M, L.cols, L.w_bf16.data(), L.rows, b, y, accumulate);
   else if (L.dtype == WeightsDType::BF16)
     linear_bf16(x, M, L.cols, L.w_bf16.data(), L.rows, b, y, accumulate);
-  else if (L.q8_panels)
+  else if (L.q8_panels())
     linear_q8_panels(x, M, L.cols, L.q8_panel.data(), L.rows, b, y, accumulate);
   else
     linear_q8(x, M, L.cols, L.w_q8.data(), L.q8_scale.data(), L.rows, b, y, accumulate);

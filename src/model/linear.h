@@ -16,13 +16,13 @@ struct Linear {
   std::vector<float> w;           // [rows, cols] when F32
   std::vector<uint16_t> w_bf16;   // [rows, cols] when BF16, or 4-row panels (see below)
   bool bf16_panels = false;       // w_bf16 in gemv.h's panel layout (inference decode)
-  std::vector<int8_t> w_q8;       // [rows, cols] when Q8 (empty with q8_panels)
-  std::vector<float> q8_scale;    // [rows, q8_blocks(cols)] when Q8 (empty with q8_panels)
-  std::vector<uint8_t> q8_panel;  // gemv.h's q8 panels, scales inline, when q8_panels
-  bool q8_panels = false;
-  std::vector<float> bias;  // [rows] or empty
+  std::vector<int8_t> w_q8;       // [rows, cols] when Q8 and not in panels
+  std::vector<float> q8_scale;    // [rows, q8_blocks(cols)] when Q8 and not in panels
+  std::vector<uint8_t> q8_panel;  // gemv.h's q8 panels, scales inline (then w_q8 is empty)
+  std::vector<float> bias;        // [rows] or empty
 
   bool empty() const { return rows == 0; }
+  bool q8_panels() const { return !q8_panel.empty(); }
   // Row r as f32 (embedding lookup through a Linear-shaped table).
   void row_f32(int r, float* out) const;
   // Re-stores the weights as `to` (f32 -> bf16 rounds to nearest even; q8 quantizes, so

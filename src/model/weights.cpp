@@ -78,17 +78,11 @@ ModelWeights ModelWeights::random(const ModelConfig& c, uint64_t seed, float std
 }
 
 void ModelWeights::convert(WeightsDType to) {
-  embed.convert(to);
-  for (auto& b : layers)
-    for (Linear* L : {&b.q, &b.k, &b.v, &b.o, &b.gate, &b.up, &b.down}) L->convert(to);
-  if (!lm_head.empty()) lm_head.convert(to);
+  for_each_matrix([to](Linear& L) { L.convert(to); });
 }
 
 void ModelWeights::pack_decode_panels() {
-  embed.pack_decode_panels();
-  for (auto& b : layers)
-    for (Linear* L : {&b.q, &b.k, &b.v, &b.o, &b.gate, &b.up, &b.down}) L->pack_decode_panels();
-  if (!lm_head.empty()) lm_head.pack_decode_panels();
+  for_each_matrix([](Linear& L) { L.pack_decode_panels(); });
 }
 
 std::vector<TensorToWrite> ModelWeights::to_tensors() const {

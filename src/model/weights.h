@@ -42,6 +42,15 @@ struct ModelWeights {
   // pack_decode_panels): the inference layout, which to_tensors refuses.
   void pack_decode_panels();
 
+  // f(L) for every matrix: the embedding, each block's seven projections, an untied head.
+  template <class F>
+  void for_each_matrix(F&& f) {
+    f(embed);
+    for (auto& b : layers)
+      for (Linear* L : {&b.q, &b.k, &b.v, &b.o, &b.gate, &b.up, &b.down}) f(*L);
+    if (!lm_head.empty()) f(lm_head);
+  }
+
   // HF-named tensors pointing into this object (valid while it lives), for
   // write_safetensors. Matrices in their storage dtype; norms and biases as F32.
   std::vector<TensorToWrite> to_tensors() const;

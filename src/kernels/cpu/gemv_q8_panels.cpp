@@ -114,10 +114,12 @@ void quantize_x_i16(const float* x, int K, int16_t* xq, float* xs) {
   const int nb = q8_blocks(K);
   for (int b = 0; b < nb; ++b) {
     const int k0 = b * kQ8Block, k1 = std::min(K, k0 + kQ8Block);
+    // Full blocks are vectorised (max, then round), the short tail block is not; both
+    // share the scale.
+    const bool vec = LR_HAVE_AVX2 && k1 - k0 == kQ8Block;
     float amax = 0.f;
-    int k = k0;
 #if LR_HAVE_AVX2
-    if (k1 - k0 == kQ8Block) {
+    if (vec) {
       const __m256 sign = _mm256_set1_ps(-0.f);
       __m256 m = _mm256_setzero_ps();
       for (int i = 0; i < kQ8Block; i += 8)
@@ -126,13 +128,20 @@ void quantize_x_i16(const float* x, int K, int16_t* xq, float* xs) {
       h = _mm_max_ps(h, _mm_movehl_ps(h, h));
       h = _mm_max_ss(h, _mm_shuffle_ps(h, h, 1));
       amax = _mm_cvtss_f32(h);
-      const float s = amax / 32767.f;
-      xs[b] = s;
-      const __m256 inv = _mm256_set1_ps(s > 0.f ? 1.f / s : 0.f);
+    }
+#endif
+    if (!vec)
+      for (int k = k0; k < k1; ++k) amax = std::max(amax, std::fabs(x[k]));
+    const float s = amax / 32767.f;
+    xs[b] = s;
+    const float inv = s > 0.f ? 1.f / s : 0.f;
+#if LR_HAVE_AVX2
+    if (vec) {
+      const __m256 vinv = _mm256_set1_ps(inv);
       for (int i = 0; i < kQ8Block; i += 16) {
         // cvtps rounds to nearest even under the default MXCSR, like nearbyint below.
-        const __m256i a = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + k0 + i), inv));
-        const __m256i c = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + k0 + i + 8), inv));
+        const __m256i a = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + k0 + i), vinv));
+        const __m256i c = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + k0 + i + 8), vinv));
         // packs interleaves 128-bit lanes; the permute puts them back in order.
         _mm256_storeu_si256(reinterpret_cast<__m256i*>(xq + k0 + i),
                             _mm256_permute4x64_epi64(_mm256_packs_epi32(a, c), 0xd8));
@@ -140,11 +149,7 @@ void quantize_x_i16(const float* x, int K, int16_t* xq, float* xs) {
       continue;
     }
 #endif
-    for (; k < k1; ++k) amax = std::max(amax, std::fabs(x[k]));
-    const float s = amax / 32767.f;
-    xs[b] = s;
-    const float inv = s > 0.f ? 1.f / s : 0.f;
-    for (k = k0; k < k1; ++k) xq[k] = int16_t(std::nearbyint(x[k] * inv));
+    for (int k = k0; k < k1; ++k) xq[k] = int16_t(std::nearbyint(x[k] * inv));
   }
 }
 
