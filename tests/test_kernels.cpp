@@ -10,6 +10,7 @@
 #include "core/dtype.h"
 #include "core/error.h"
 #include "core/threads.h"
+#include "kernel_test_util.h"
 #include "kernels/cpu/argmax.h"
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/gemv.h"
@@ -21,36 +22,6 @@
 
 namespace lr {
 namespace {
-
-std::vector<float> randv(size_t n, uint64_t seed, float scale = 1.f) {
-  std::mt19937_64 rng(seed);
-  std::uniform_real_distribution<float> u(-scale, scale);
-  std::vector<float> v(n);
-  for (auto& x : v) x = u(rng);
-  return v;
-}
-
-// max |a - b| / max |b|
-double rel_err(const std::vector<float>& a, const std::vector<double>& b) {
-  double num = 0, den = 0;
-  for (size_t i = 0; i < b.size(); ++i) {
-    num = std::max(num, std::abs(double(a[i]) - b[i]));
-    den = std::max(den, std::abs(b[i]));
-  }
-  return num / den;
-}
-
-std::vector<double> ref_linear(const std::vector<float>& x, int M, int K,
-                               const std::vector<float>& W, int N, const float* bias) {
-  std::vector<double> y(size_t(M) * N);
-  for (int m = 0; m < M; ++m)
-    for (int n = 0; n < N; ++n) {
-      double s = bias ? bias[n] : 0.0;
-      for (int k = 0; k < K; ++k) s += double(x[size_t(m) * K + k]) * W[size_t(n) * K + k];
-      y[size_t(m) * N + n] = s;
-    }
-  return y;
-}
 
 TEST(Kernel, LinearF32AllShapes) {
   // M crosses the GEMV/GEMM threshold; N and K hit every tail of the 4-row / 16-col loops.
@@ -228,7 +199,7 @@ TEST(Kernel, Q8PanelsMatchNaive) {
         std::vector<float> y(size_t(M) * N), yr(size_t(M) * N);
         linear_q8_panels(x.data(), M, K, P.data(), N, b.data(), y.data());
         if (M >= kGemmMinRows) {
-          // Prefill dequantizes for sgemm: the row-major q8 result, bit for bit.
+          // Prefill widens while packing for the GEMM: the row-major q8 result, bit for bit.
           linear_q8(x.data(), M, K, q.data(), sc.data(), N, b.data(), yr.data());
           EXPECT_EQ(y, yr) << M << " " << N << " " << K;
           continue;

@@ -26,9 +26,8 @@ namespace lr {
 namespace {
 
 // How long an idle worker spins before sleeping. Decode leaves gaps of a few us between
-// parallel calls (norms, argmax over the vocabulary: ~50 us), prefill hands over to
-// OpenBLAS explicitly (threads_idle), so 200 us keeps workers hot through a token without
-// burning a core for long once the work stops.
+// parallel calls (norms, argmax over the vocabulary: ~50 us), so 200 us keeps workers hot
+// through a token without burning a core for long once the work stops.
 constexpr auto kSpin = std::chrono::microseconds(200);
 // A join slower than this means a worker lost its core in the middle of a call.
 constexpr auto kSlowJoin = std::chrono::microseconds(500);
@@ -56,7 +55,7 @@ class Pool {
   // finished its own share: on a loaded machine a preempted worker is simply left out
   // (the work is handed out through counters, so the caller does it) instead of every
   // call waiting a scheduler tick for it.
-  void run(ParallelFn fn, void* ctx) {
+  void run(ParallelFn fn, void* ctx, bool bulk) {
     fn_ = fn;
     ctx_ = ctx;
     done_.store(0, std::memory_order_relaxed);
@@ -77,8 +76,10 @@ class Pool {
       if (i == 4096) t0 = std::chrono::steady_clock::now();
       sched_yield();
       // A worker preempted in the middle of its share costs a scheduler period (ms) per
-      // call on an oversubscribed machine, where one thread beats two: back off.
-      if (i % 64 == 0 && std::chrono::steady_clock::now() - t0 > kSlowJoin) serial_left_ = 1024;
+      // call on an oversubscribed machine, where one thread beats two: back off. Not for
+      // bulk calls, where a rare preemption costs little beside the call itself.
+      if (!bulk && i % 64 == 0 && std::chrono::steady_clock::now() - t0 > kSlowJoin)
+        serial_left_ = 1024;
     }
   }
 
@@ -167,21 +168,21 @@ int num_threads() {
   return g_threads == 0 ? online_cores() : g_threads;
 }
 
-void run_parallel(ParallelFn fn, void* ctx) {
+void run_parallel(ParallelFn fn, void* ctx, bool bulk) {
   if (t_in_parallel) {
     fn(ctx);
     return;
   }
   Pool& p = pool();
   std::unique_lock<std::mutex> lk(p.mu_, std::try_to_lock);
-  const bool serial = lk.owns_lock() && p.serial_left_ > 0 && p.serial_left_--;
+  const bool serial = !bulk && lk.owns_lock() && p.serial_left_ > 0 && p.serial_left_--;
   if (p.size() <= 1 || !lk.owns_lock() || serial) {
     t_in_parallel = true;
     fn(ctx);
     t_in_parallel = false;
     return;
   }
-  p.run(fn, ctx);
+  p.run(fn, ctx, bulk);
 }
 
 void threads_idle() {

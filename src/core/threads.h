@@ -1,10 +1,10 @@
 #pragma once
 // One place decides how many threads compute uses, and owns the pool that runs our
-// kernels. Two thread pools share the cores: ours (kernels: GEMV, attention, norms) and
-// OpenBLAS's pthreads (sgemm). They run one after the other, never nested: our workers
-// spin only briefly between parallel calls (decode issues ~200 per token, so a futex
-// wake-up per call would cost more than the work) and go to sleep at once when
-// threads_idle() says BLAS is about to run.
+// kernels (GEMM, GEMV, attention, norms: all of inference). Training's ops use OpenMP and
+// OpenBLAS's pthreads, never at the same time as this pool. Our workers spin only
+// briefly between parallel calls (decode issues ~200 per token, so a futex wake-up per
+// call would cost more than the work), then sleep; threads_idle() sends them to sleep at
+// once, before another pool takes the cores.
 #include <algorithm>
 #include <atomic>
 #include <type_traits>
@@ -21,8 +21,11 @@ int num_threads();
 // drain (parallel_for, or an atomic index), since a worker may not take part at all (it
 // was preempted). Calls from inside a parallel region, or while another thread uses the
 // pool, run fn on the caller alone, so kernels can nest and concurrent sessions work.
+// After a join that waited > 500 us for a preempted worker (an oversubscribed machine),
+// the next 1024 calls run on the caller alone; bulk calls (milliseconds each: the GEMM)
+// neither trigger nor follow that back-off, which would make a whole prefill serial.
 using ParallelFn = void (*)(void* ctx);
-void run_parallel(ParallelFn fn, void* ctx);
+void run_parallel(ParallelFn fn, void* ctx, bool bulk = false);
 
 // Workers stop spinning and sleep until the next run_parallel: call before handing the
 // cores to another pool (OpenBLAS), so the two never compete for them.
@@ -30,10 +33,10 @@ void threads_idle();
 
 // f() on the participating threads (see run_parallel).
 template <class F>
-void parallel(F&& f) {
+void parallel(F&& f, bool bulk = false) {
   using Fn = std::remove_reference_t<F>;
   run_parallel([](void* c) { (*static_cast<Fn*>(c))(); },
-               const_cast<void*>(static_cast<const void*>(&f)));
+               const_cast<void*>(static_cast<const void*>(&f)), bulk);
 }
 
 // [0, n) in about 2 * num_threads() contiguous pieces handed out in order, f(begin, end);

@@ -63,34 +63,47 @@ void InferenceSession::embed(const int* ids, int T, float* hidden) const {
   }
 }
 
-void InferenceSession::project(int layer, Proj p, const float* x, int T, float* y,
-                               bool accumulate) {
-  const BlockWeights& b = model_.weights.layers[layer];
-  const Linear* L = nullptr;
+namespace {
+
+const Linear& weight_of(const BlockWeights& b, Proj p) {
   switch (p) {
     case Proj::Q:
-      L = &b.q;
-      break;
+      return b.q;
     case Proj::K:
-      L = &b.k;
-      break;
+      return b.k;
     case Proj::V:
-      L = &b.v;
-      break;
+      return b.v;
     case Proj::O:
-      L = &b.o;
-      break;
+      return b.o;
     case Proj::Gate:
-      L = &b.gate;
-      break;
+      return b.gate;
     case Proj::Up:
-      L = &b.up;
-      break;
+      return b.up;
     case Proj::Down:
-      L = &b.down;
       break;
   }
-  apply_linear(*L, x, T, y, accumulate);
+  return b.down;
+}
+
+}  // namespace
+
+void InferenceSession::project(int layer, Proj p, const float* x, int T, float* y,
+                               bool accumulate) {
+  apply_linear(weight_of(model_.weights.layers[layer], p), x, T, y, accumulate);
+  add_delta(layer, p, x, T, y);
+}
+
+void InferenceSession::project_many(int layer, const Proj* ps, int count, const float* x, int T,
+                                    float* const* ys) {
+  constexpr int kMax = 4;
+  LR_CHECK(count <= kMax, "project_many: ", count, " projections");
+  const Linear* Ls[kMax] = {};
+  for (int i = 0; i < count; ++i) Ls[i] = &weight_of(model_.weights.layers[layer], ps[i]);
+  apply_linears(Ls, count, x, T, ys);
+  for (int i = 0; i < count; ++i) add_delta(layer, ps[i], x, T, ys[i]);
+}
+
+void InferenceSession::add_delta(int layer, Proj p, const float* x, int T, float* y) {
   if (!deltas_) return;
   const LowRankDelta& d = deltas_->at(layer, p);
   if (!d.active()) return;
@@ -119,11 +132,15 @@ const int* InferenceSession::attention_inputs(int l, const float* h,
   const int kvd = c.kv_dim();
   rmsnorm(h, model_.weights.layers[l].ln_in.data(), norm_.data(), T, c.hidden, c.rms_eps);
   if (want_q) {
-    project(l, Proj::Q, norm_.data(), T, q_.data());
+    const Proj ps[] = {Proj::Q, Proj::K, Proj::V};
+    float* const ys[] = {q_.data(), k_.data(), v_.data()};
+    project_many(l, ps, 3, norm_.data(), T, ys);
     rope_apply(q_.data(), T, c.q_dim(), c.n_heads, c.head_dim, pos, rope_);
+  } else {
+    const Proj ps[] = {Proj::K, Proj::V};
+    float* const ys[] = {k_.data(), v_.data()};
+    project_many(l, ps, 2, norm_.data(), T, ys);
   }
-  project(l, Proj::K, norm_.data(), T, k_.data());
-  project(l, Proj::V, norm_.data(), T, v_.data());
   rope_apply(k_.data(), T, kvd, c.n_kv_heads, c.head_dim, pos, rope_);
   int row = 0;
   for (const KVSegment& s : segs) {
@@ -175,8 +192,9 @@ void InferenceSession::run_block(int l, float* h, std::span<const KVSegment> seg
 
   // MLP half: h += down(silu(gate(m)) * up(m)).
   rmsnorm(h, b.ln_post.data(), norm_.data(), T, H, c.rms_eps);
-  project(l, Proj::Gate, norm_.data(), T, gate_.data());
-  project(l, Proj::Up, norm_.data(), T, up_.data());
+  const Proj ps[] = {Proj::Gate, Proj::Up};
+  float* const ys[] = {gate_.data(), up_.data()};
+  project_many(l, ps, 2, norm_.data(), T, ys);
   silu_mul(gate_.data(), up_.data(), gate_.data(), size_t(T) * c.intermediate);
   project(l, Proj::Down, gate_.data(), T, h, /*accumulate=*/true);
 }

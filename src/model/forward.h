@@ -72,6 +72,9 @@ class InferenceSession {
  private:
   // The one place a block's projection is applied: a LoRA delta hooks in here.
   void project(int layer, Proj p, const float* x, int T, float* y, bool accumulate = false);
+  // Several projections of the same x (q/k/v, gate/up) in one GEMM, then their deltas.
+  void project_many(int layer, const Proj* ps, int count, const float* x, int T, float* const* ys);
+  void add_delta(int layer, Proj p, const float* x, int T, float* y);
   // RMSNorm into norm_, K/V (+RoPE) into each segment's cache rows; Q into q_ if asked.
   // Returns the positions of all rows (segment order).
   const int* attention_inputs(int layer, const float* hidden, std::span<const KVSegment> segs,

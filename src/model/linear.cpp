@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "core/dtype.h"
+#include "core/error.h"
 #include "kernels/cpu/gemv.h"
 #include "kernels/cpu/linear.h"
 
@@ -92,6 +93,19 @@ void Linear::pack_decode_panels() {
   }
 }
 
+namespace {
+
+GemmWeights gemm_weights_of(const Linear& L) {
+  if (L.dtype == WeightsDType::F32) return gemm_weights_f32(L.w.data(), L.rows, L.cols);
+  if (L.dtype == WeightsDType::BF16 && L.bf16_panels)
+    return gemm_weights_bf16_panels(L.w_bf16.data(), L.rows, L.cols);
+  if (L.dtype == WeightsDType::BF16) return gemm_weights_bf16(L.w_bf16.data(), L.rows, L.cols);
+  if (L.q8_panels()) return gemm_weights_q8_panels(L.q8_panel.data(), L.rows, L.cols);
+  return gemm_weights_q8(L.w_q8.data(), L.q8_scale.data(), L.rows, L.cols);
+}
+
+}  // namespace
+
 void apply_linear(const Linear& L, const float* x, int M, float* y, bool accumulate) {
   const float* b = L.bias.empty() ? nullptr : L.bias.data();
   if (L.dtype == WeightsDType::F32)
@@ -104,6 +118,22 @@ void apply_linear(const Linear& L, const float* x, int M, float* y, bool accumul
     linear_q8_panels(x, M, L.cols, L.q8_panel.data(), L.rows, b, y, accumulate);
   else
     linear_q8(x, M, L.cols, L.w_q8.data(), L.q8_scale.data(), L.rows, b, y, accumulate);
+}
+
+void apply_linears(const Linear* const* Ls, int count, const float* x, int M, float* const* ys) {
+  constexpr int kMax = 8;
+  LR_CHECK(count > 0 && count <= kMax, "apply_linears: ", count, " projections");
+  if (M < kGemmMinRows) {
+    for (int i = 0; i < count; ++i) apply_linear(*Ls[i], x, M, ys[i]);
+    return;
+  }
+  GemmOut outs[kMax];
+  for (int i = 0; i < count; ++i) {
+    LR_CHECK(Ls[i]->cols == Ls[0]->cols, "apply_linears: projection ", i, " takes ", Ls[i]->cols,
+             " inputs, not ", Ls[0]->cols);
+    outs[i] = {gemm_weights_of(*Ls[i]), Ls[i]->bias.empty() ? nullptr : Ls[i]->bias.data(), ys[i]};
+  }
+  linear_gemm_many(x, M, outs, count);
 }
 
 }  // namespace lr

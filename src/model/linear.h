@@ -34,8 +34,12 @@ struct Linear {
   void pack_decode_panels();
 };
 
-// y [M, rows] (+)= x [M, cols] W^T + b. The single place a projection is applied, so a
-// LoRA term can be added here later. Not inside an OpenMP parallel region.
+// y [M, rows] (+)= x [M, cols] W^T + b. The single place a projection is applied.
+// Not inside a parallel region.
 void apply_linear(const Linear& L, const float* x, int M, float* y, bool accumulate = false);
+
+// ys[i] = x Ls[i]^T + b_i for count (<= 8) projections of the same x (equal cols): for
+// M >= kGemmMinRows one GEMM packs x once for all (q/k/v, gate/up), else one GEMV each.
+void apply_linears(const Linear* const* Ls, int count, const float* x, int M, float* const* ys);
 
 }  // namespace lr

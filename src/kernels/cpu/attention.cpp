@@ -179,24 +179,10 @@ void transpose_keys(const float* k, size_t ks, int nt, int ntp, int d, float* kt
   if (d % 8 == 0)
     for (; j + 8 <= nt; j += 8)  // 8 keys x 8 dims at a time, in registers
       for (int c = 0; c < d; c += 8) {
-        __m256 r[8], t[8], u[8];
+        __m256 r[8];
         for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(k + size_t(j + i) * ks + c);
-        for (int i = 0; i < 8; i += 2) {
-          t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
-          t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
-        }
-        for (int i = 0; i < 8; i += 4) {
-          u[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
-          u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
-          u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
-          u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
-        }
-        for (int i = 0; i < 4; ++i) {
-          _mm256_storeu_ps(kt + size_t(c + i) * kKT + j,
-                           _mm256_permute2f128_ps(u[i], u[i + 4], 0x20));
-          _mm256_storeu_ps(kt + size_t(c + i + 4) * kKT + j,
-                           _mm256_permute2f128_ps(u[i], u[i + 4], 0x31));
-        }
+        simd::transpose8(r);
+        for (int i = 0; i < 8; ++i) _mm256_storeu_ps(kt + size_t(c + i) * kKT + j, r[i]);
       }
 #endif
   for (; j < ntp; ++j)

@@ -29,6 +29,10 @@ inline size_t bf16_panel_index(int n, int k, int K) {
 void pack_bf16_panels(const uint16_t* src, int N, int K, uint16_t* dst);
 // Rows [n0, n0 + n) of panels P as f32 rows (dst [n, K]).
 void unpack_bf16_rows(const uint16_t* P, int n0, int n, int K, float* dst);
+// Rows [n0, n0 + n) x columns [k0, k0 + kc) of panels P as f32: dst[r * ldd + k - k0];
+// k0 and kc multiples of 16.
+void unpack_bf16_panel_cols(const uint16_t* P, int n0, int n, int K, int k0, int kc, float* dst,
+                            int ldd);
 // As gemv_bf16 with W in panels; same products in the same order, so the same result.
 void gemv_bf16_panels(const uint16_t* P, int N, int K, const float* bias, const float* x, int M,
                       float* y, bool accumulate = false);
@@ -67,6 +71,10 @@ inline size_t q8_panels_bytes(int N, int K) {
 void pack_q8_panels(const int8_t* q, const float* scales, int N, int K, uint8_t* dst);
 // Rows [n0, n0 + n) of panels P as f32 rows (dst [n, K]): the values dequantize_q8 gives.
 void dequantize_q8_panels(const uint8_t* P, int n0, int n, int K, float* dst);
+// Rows [n0, n0 + n) x columns [k0, k0 + kc) of panels P as f32: dst[r * ldd + k - k0];
+// k0 and kc multiples of 32.
+void dequantize_q8_panel_cols(const uint8_t* P, int n0, int n, int K, int k0, int kc, float* dst,
+                              int ldd);
 // The activation side of gemv_q8_panels: x [K] rounded per 32-block to int16,
 // x ~= xq * xs[b], xs[b] = max|x in b| / 32767, nearest (ties to even). Its error (<= 2^-16
 // of the block's max) is ~256x below the weights' own (<= 2^-8), and it lets the kernel

@@ -57,12 +57,25 @@ void pack_bf16_panels(const uint16_t* src, int N, int K, uint16_t* dst) {
 }
 
 void unpack_bf16_rows(const uint16_t* P, int n0, int n, int K, float* dst) {
+  unpack_bf16_panel_cols(P, n0, n, K, 0, K, dst, K);
+}
+
+void unpack_bf16_panel_cols(const uint16_t* P, int n0, int n, int K, int k0, int kc, float* dst,
+                            int ldd) {
   for (int r = 0; r < n; ++r) {
     const int row = n0 + r;
-    float* d = dst + size_t(r) * K;
-    for (int c = 0; c < K; c += 16) {
+    float* d = dst + size_t(r) * ldd;
+    for (int c = k0; c < k0 + kc; c += 16) {
       const uint16_t* s = P + bf16_panel_index(row, c, K);
-      for (int e = 0; e < 16; ++e) d[c + e] = bf16_to_f32(s[e]);
+#if LR_HAVE_AVX2
+      for (int h = 0; h < 16; h += 8) {
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + h));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(d + (c - k0) + h),
+                            _mm256_slli_epi32(_mm256_cvtepu16_epi32(v), 16));
+      }
+#else
+      for (int e = 0; e < 16; ++e) d[c - k0 + e] = bf16_to_f32(s[e]);
+#endif
     }
   }
 }

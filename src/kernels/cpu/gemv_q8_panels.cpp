@@ -94,18 +94,31 @@ void pack_q8_panels(const int8_t* q, const float* scales, int N, int K, uint8_t*
 }
 
 void dequantize_q8_panels(const uint8_t* P, int n0, int n, int K, float* dst) {
-  const int nb = K / kQ8Block;
+  dequantize_q8_panel_cols(P, n0, n, K, 0, K, dst, K);
+}
+
+void dequantize_q8_panel_cols(const uint8_t* P, int n0, int n, int K, int k0, int kc, float* dst,
+                              int ldd) {
   for (int r = 0; r < n; ++r) {
     const int row = n0 + r;
-    float* d = dst + size_t(r) * K;
-    for (int b = 0; b < nb; ++b) {
+    float* d = dst + size_t(r) * ldd;
+    for (int b = k0 / kQ8Block; b < (k0 + kc) / kQ8Block; ++b) {
       const uint8_t* blk = panel_block(P, row, b, K);
       float s4[4];
       block_scales(blk, s4);
       const float s = s4[row % 4];
       const int8_t* q =
           reinterpret_cast<const int8_t*>(blk + kQ8PanelScaleBytes) + kQ8Block * (row % 4);
-      for (int k = 0; k < kQ8Block; ++k) d[kQ8Block * b + k] = float(q[k]) * s;
+      float* o = d + (kQ8Block * b - k0);
+#if LR_HAVE_AVX2
+      const __m256 sv = _mm256_set1_ps(s);
+      for (int k = 0; k < kQ8Block; k += 8) {
+        const __m128i v = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(q + k));
+        _mm256_storeu_ps(o + k, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(v)), sv));
+      }
+#else
+      for (int k = 0; k < kQ8Block; ++k) o[k] = float(q[k]) * s;
+#endif
     }
   }
 }

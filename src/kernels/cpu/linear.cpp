@@ -1,20 +1,16 @@
 #include "kernels/cpu/linear.h"
 
-#include <cblas.h>
-
-#include <algorithm>
 #include <cstring>
-#include <vector>
 
-#include "core/threads.h"
+#include "core/error.h"
+#include "kernels/cpu/gemm.h"
 #include "kernels/cpu/gemv.h"
 
 namespace lr {
 
 namespace {
 
-// y = bias broadcast over rows (or y += bias when accumulating), so sgemm can run with
-// beta = 1 and fold the bias in.
+// y = bias broadcast over rows (or y += bias when accumulating); the GEMM then adds x W^T.
 void prepare_out(float* y, int M, int N, const float* bias, bool accumulate) {
   for (int m = 0; m < M; ++m) {
     float* ym = y + size_t(m) * N;
@@ -29,92 +25,67 @@ void prepare_out(float* y, int M, int N, const float* bias, bool accumulate) {
   }
 }
 
-void sgemm_nt(const float* x, int M, int K, const float* W, int N, float* y, int ldy) {
-  threads_idle();  // our workers sleep while OpenBLAS's threads have the cores
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.f, x, K, W, K, 1.f, y, ldy);
+void gemm(const float* x, int M, const GemmWeights& W, const float* bias, float* y,
+          bool accumulate) {
+  prepare_out(y, M, W.N, bias, accumulate);
+  gemm_nt(x, M, W, y, W.N);
 }
 
 }  // namespace
 
 void linear_f32(const float* x, int M, int K, const float* W, int N, const float* bias, float* y,
                 bool accumulate) {
-  if (M < kGemmMinRows) {
+  if (M < kGemmMinRows)
     gemv_f32(W, N, K, bias, x, M, y, accumulate);
-    return;
-  }
-  prepare_out(y, M, N, bias, accumulate);
-  sgemm_nt(x, M, K, W, N, y, N);
+  else
+    gemm(x, M, gemm_weights_f32(W, N, K), bias, y, accumulate);
 }
-
-namespace {
-
-// Large M with narrow weights: row tiles of W are widened to f32 into a scratch (by our
-// threads) and multiplied with sgemm (by OpenBLAS's). Tiles of >= 256 rows / ~4 MB of f32:
-// wide enough for sgemm to run at full speed (narrower tiles lost ~25 % at K = 4864),
-// small enough to stay in L2/L3. widen(n0, n, dst) writes rows [n0, n0 + n) as f32.
-template <class Widen>
-void linear_widened(const float* x, int M, int K, int N, const float* bias, float* y,
-                    bool accumulate, Widen&& widen) {
-  prepare_out(y, M, N, bias, accumulate);
-  const int tile = std::min(N, std::max(256, int((1 << 20) / std::max(K, 1))));
-  thread_local std::vector<float> wtile;
-  if (wtile.size() < size_t(tile) * K) wtile.resize(size_t(tile) * K);
-  for (int n0 = 0; n0 < N; n0 += tile) {
-    const int nt = std::min(tile, N - n0);
-    float* dst = wtile.data();
-    parallel_for(
-        nt, [&](long r0, long r1) { widen(n0 + int(r0), int(r1 - r0), dst + size_t(r0) * K); },
-        long(nt) * K >= (1L << 16));
-    sgemm_nt(x, M, K, dst, nt, y + n0, N);
-  }
-}
-
-}  // namespace
 
 void linear_bf16(const float* x, int M, int K, const uint16_t* W, int N, const float* bias,
                  float* y, bool accumulate) {
-  if (M < kGemmMinRows) {
+  if (M < kGemmMinRows)
     gemv_bf16(W, N, K, bias, x, M, y, accumulate);
-    return;
-  }
-  linear_widened(x, M, K, N, bias, y, accumulate, [&](int n0, int n, float* dst) {
-    const uint16_t* src = W + size_t(n0) * K;
-    const size_t total = size_t(n) * K;
-    for (size_t i = 0; i < total; ++i) {
-      const uint32_t u = uint32_t(src[i]) << 16;
-      std::memcpy(dst + i, &u, 4);
-    }
-  });
+  else
+    gemm(x, M, gemm_weights_bf16(W, N, K), bias, y, accumulate);
 }
 
 void linear_bf16_panels(const float* x, int M, int K, const uint16_t* P, int N, const float* bias,
                         float* y, bool accumulate) {
-  if (M < kGemmMinRows) {
+  if (M < kGemmMinRows)
     gemv_bf16_panels(P, N, K, bias, x, M, y, accumulate);
-    return;
-  }
-  linear_widened(x, M, K, N, bias, y, accumulate,
-                 [&](int n0, int n, float* dst) { unpack_bf16_rows(P, n0, n, K, dst); });
+  else
+    gemm(x, M, gemm_weights_bf16_panels(P, N, K), bias, y, accumulate);
 }
 
 void linear_q8_panels(const float* x, int M, int K, const uint8_t* P, int N, const float* bias,
                       float* y, bool accumulate) {
-  if (M < kGemmMinRows) {
+  if (M < kGemmMinRows)
     gemv_q8_panels(P, N, K, bias, x, M, y, accumulate);
-    return;
-  }
-  linear_widened(x, M, K, N, bias, y, accumulate,
-                 [&](int n0, int n, float* dst) { dequantize_q8_panels(P, n0, n, K, dst); });
+  else
+    gemm(x, M, gemm_weights_q8_panels(P, N, K), bias, y, accumulate);
 }
 
 void linear_q8(const float* x, int M, int K, const int8_t* W, const float* scales, int N,
                const float* bias, float* y, bool accumulate) {
-  if (M < kGemmMinRows) {
+  if (M < kGemmMinRows)
     gemv_q8(W, scales, N, K, bias, x, M, y, accumulate);
-    return;
+  else
+    gemm(x, M, gemm_weights_q8(W, scales, N, K), bias, y, accumulate);
+}
+
+void linear_gemm_many(const float* x, int M, const GemmOut* outs, int count) {
+  constexpr int kMax = 8;
+  LR_CHECK(count > 0 && count <= kMax, "linear_gemm_many: ", count, " outputs");
+  GemmWeights ws[kMax];
+  float* ys[kMax];
+  int lds[kMax];
+  for (int i = 0; i < count; ++i) {
+    prepare_out(outs[i].y, M, outs[i].w.N, outs[i].bias, false);
+    ws[i] = outs[i].w;
+    ys[i] = outs[i].y;
+    lds[i] = outs[i].w.N;
   }
-  linear_widened(x, M, K, N, bias, y, accumulate,
-                 [&](int n0, int n, float* dst) { dequantize_q8(W, scales, n0, n, K, dst); });
+  gemm_nt(x, M, ws, ys, lds, count);
 }
 
 }  // namespace lr
