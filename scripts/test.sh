@@ -16,7 +16,7 @@ if [ "${LR_SKIP_ASAN:-0}" != 1 ]; then
       -DLR_BUILD_BENCH=OFF >/dev/null
   fi
   cmake --build "$asan" -j "$(nproc)" --target lr_tests layerroute
-  echo "== input validation under ASan/UBSan"
+  echo "== input validation and the hand-written kernels under ASan/UBSan"
   OMP_WAIT_POLICY=PASSIVE ASAN_OPTIONS=detect_leaks=1 "$asan/lr_tests" \
-    --gtest_filter='SafetensorsCorrupt*:Safetensors.*:Npy*:Config*:Json*:AtomicFile*:TokenizerErrors*:TokenizerUtf8*:Dataset*:Cli*:ChatTemplate*:AdapterLoad*'
+    --gtest_filter='Gemm*:Kernel*:SafetensorsCorrupt*:Safetensors.*:Npy*:Config*:Json*:AtomicFile*:TokenizerErrors*:TokenizerUtf8*:Dataset*:Cli*:ChatTemplate*:AdapterLoad*'
 fi

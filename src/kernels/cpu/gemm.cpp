@@ -21,7 +21,8 @@ constexpr int MR = kGemmMR, NR = kGemmNR;
 constexpr int kKc = 256;         // depth of a slice: 6 x 256 x 4 B of x per panel, 16 KB of W
 constexpr int kMaxKc = 2 * kKc;  // with rounding up to a format's column block
 constexpr int kMcPanels = 16;    // x panels per block: 96 rows x kc, ~96 KB, stays in L2
-constexpr int kNcPanels = 16;    // W micro-panels per task (256 outputs)
+constexpr int kNcPanels = 16;    // W micro-panels per task (256 outputs), at most
+constexpr int kMinRun = 4;       // and at least, where the matrix has them
 
 int ceil_div(int a, int b) {
   return (a + b - 1) / b;
@@ -177,42 +178,59 @@ void gemm_nt(const float* x, int M, const GemmWeights* Ws, float* const* ys, con
   LR_CHECK(kc <= kMaxKc, "gemm: column block ", align, " too large");
   const int mp = ceil_div(M, MR);
 
-  // Tasks: a run of <= kNcPanels W micro-panels of one matrix (runs split a matrix
-  // evenly) x a range of x panels. A task packs its own W micro-panels, so packing (the
-  // weights' only read from memory) interleaves with the other thread's FMAs; narrow
-  // matrices (k, v) split x's rows too, packing their few W panels once per split.
+  // Tasks: a run of W micro-panels of one matrix (runs split a matrix evenly) x a range
+  // of x panels. A task packs its own W micro-panels, so packing (the weights' only read
+  // from memory) interleaves with the other thread's FMAs. Runs shrink (to kMinRun) until
+  // there are ~4 per thread; only matrices narrower than that (LoRA, tests) split x's
+  // rows too, packing their few W panels once per split.
+  int total_panels = 0;
+  for (int i = 0; i < count; ++i) total_panels += ceil_div(Ws[i].N, NR);
+  const int run_len = std::clamp(total_panels / (4 * num_threads()), kMinRun, kNcPanels);
   struct Run {
     int w, p0, p1;  // matrix, its micro-panels [p0, p1)
   };
   std::vector<Run> runs;
   for (int i = 0; i < count; ++i) {
-    const int p = ceil_div(Ws[i].N, NR), n = ceil_div(p, kNcPanels);
+    const int p = ceil_div(Ws[i].N, NR), n = ceil_div(p, run_len);
     for (int r = 0; r < n; ++r) runs.push_back({i, p * r / n, p * (r + 1) / n});
   }
   const int nruns = int(runs.size());
   const int msplit = std::clamp(ceil_div(4 * num_threads(), nruns), 1, ceil_div(mp, kMcPanels));
   const int ntasks = nruns * msplit;
 
-  // The caller's packed x; workers reach it through this pointer.
-  thread_local Scratch xs;
-  float* xp = xs.get(size_t(mp) * MR * kc);
-
-  for (int k0 = 0; k0 < K; k0 += kc) {
+  // x packed for two slices (this one and the next); the caller's, reached by workers
+  // through these pointers.
+  thread_local Scratch xs[2];
+  float* xbuf[2] = {xs[0].get(size_t(mp) * MR * kc), xs[1].get(size_t(mp) * MR * kc)};
+  const int xgroups = ceil_div(mp, 8);
+  auto pack_x_group = [&](int g, int k0, float* xp) {
     const int kcur = std::min(kc, K - k0);
-    std::atomic<int> next{0};
-    const int xgroups = ceil_div(mp, 8);
-    parallel(
-        [&] {
-          for (int g; (g = next.fetch_add(1, std::memory_order_relaxed)) < xgroups;)
-            for (int q = 8 * g; q < std::min(mp, 8 * g + 8); ++q)
-              pack_x_panel(x, M, K, q * MR, k0, kcur, xp + size_t(q) * MR * kc);
-        },
-        /*bulk=*/true);
+    for (int q = 8 * g; q < std::min(mp, 8 * g + 8); ++q)
+      pack_x_panel(x, M, K, q * MR, k0, kcur, xp + size_t(q) * MR * kc);
+  };
+  std::atomic<int> next{0};
+  parallel(
+      [&] {
+        for (int g; (g = next.fetch_add(1, std::memory_order_relaxed)) < xgroups;)
+          pack_x_group(g, 0, xbuf[0]);
+      },
+      /*bulk=*/true);
+
+  for (int k0 = 0, s = 0; k0 < K; k0 += kc, ++s) {
+    const int kcur = std::min(kc, K - k0);
+    const float* xp = xbuf[s % 2];
+    // After this slice's tasks, the same call packs x for the next slice (those small
+    // tasks also fill the gap while the last big task finishes): one call per slice.
+    const int npack = k0 + kc < K ? xgroups : 0;
     std::atomic<int> next_task{0};
     parallel(
         [&] {
           thread_local Scratch ws;  // each thread's own W micro-panels
-          for (int t; (t = next_task.fetch_add(1, std::memory_order_relaxed)) < ntasks;) {
+          for (int t; (t = next_task.fetch_add(1, std::memory_order_relaxed)) < ntasks + npack;) {
+            if (t >= ntasks) {
+              pack_x_group(t - ntasks, k0 + kc, xbuf[(s + 1) % 2]);
+              continue;
+            }
             const Run& run = runs[size_t(t / msplit)];
             const int split = t % msplit;
             const GemmWeights& W = Ws[run.w];
