@@ -3,12 +3,15 @@
 // GEMV reports bytes/s of weights read; weights cycle through copies totalling > 128 MB
 // so they come from DRAM, not the 32 MB L3, as they do when decoding a real model.
 #include <benchmark/benchmark.h>
+#include <cblas.h>
 
 #include <cstdint>
 #include <random>
 #include <vector>
 
+#include "core/threads.h"
 #include "kernels/cpu/attention.h"
+#include "kernels/cpu/gemm.h"
 #include "kernels/cpu/gemv.h"
 #include "kernels/cpu/linear.h"
 #include "kernels/cpu/swiglu.h"
@@ -171,6 +174,40 @@ void BM_linear_bf16(benchmark::State& st) {
       benchmark::Counter(2.0 * M * N * K * double(st.iterations()), benchmark::Counter::kIsRate);
 }
 
+// The prefill GEMM at M = 512 with cold weights (a new copy each call, as a prefill reads
+// each layer's once), beside its peer in the same run: variant 0 ours on bf16 panels,
+// 1 ours on f32, 2 OpenBLAS sgemm on f32 (what prefill used before session 4).
+void BM_gemm_prefill(benchmark::State& st) {
+  const int N = int(st.range(0)), K = int(st.range(1)), variant = int(st.range(2)), M = 512;
+  std::vector<std::vector<float>> Wf;
+  std::vector<std::vector<uint16_t>> Wp;
+  if (variant == 0) {
+    for (auto& w : weight_copies<uint16_t>(size_t(N) * K, kColdBytes)) {
+      Wp.emplace_back(w.size());
+      lr::pack_bf16_panels(w.data(), N, K, Wp.back().data());
+    }
+  } else {
+    Wf = weight_copies<float>(size_t(N) * K, kColdBytes);
+  }
+  std::vector<float> x(size_t(M) * K, 0.5f), y(size_t(M) * N);
+  size_t i = 0;
+  for (auto _ : st) {
+    if (variant == 0) {
+      lr::gemm_nt(x.data(), M, lr::gemm_weights_bf16_panels(Wp[i++ % Wp.size()].data(), N, K),
+                  y.data(), N);
+    } else if (variant == 1) {
+      lr::gemm_nt(x.data(), M, lr::gemm_weights_f32(Wf[i++ % Wf.size()].data(), N, K), y.data(), N);
+    } else {
+      lr::threads_idle();
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.f, x.data(), K,
+                  Wf[i++ % Wf.size()].data(), K, 1.f, y.data(), N);
+    }
+    benchmark::DoNotOptimize(y.data());
+  }
+  st.counters["FLOPS"] =
+      benchmark::Counter(2.0 * M * N * K * double(st.iterations()), benchmark::Counter::kIsRate);
+}
+
 // Args: N (out), K (in), M (activation rows).
 BENCHMARK(BM_gemv_f32)
     ->Args({4864, 896, 1})
@@ -205,5 +242,10 @@ BENCHMARK(BM_linear_f32)
     ->UseRealTime();
 BENCHMARK(BM_linear_bf16)->Args({4864, 896, 128})->Args({896, 4864, 128})->UseRealTime();
 BENCHMARK(BM_linear_bf16)->Args({4864, 896, 256})->UseRealTime();
+// Args: N, K, variant (0 ours bf16 panels, 1 ours f32, 2 OpenBLAS f32).
+BENCHMARK(BM_gemm_prefill)
+    ->ArgsProduct({{4864}, {896}, {0, 1, 2}})
+    ->ArgsProduct({{896}, {4864}, {0, 1, 2}})
+    ->UseRealTime();
 
 }  // namespace
