@@ -124,7 +124,24 @@ void apply_linears(const Linear* const* Ls, int count, const float* x, int M, fl
   constexpr int kMax = 8;
   LR_CHECK(count > 0 && count <= kMax, "apply_linears: ", count, " projections");
   if (M < kGemmMinRows) {
-    for (int i = 0; i < count; ++i) apply_linear(*Ls[i], x, M, ys[i]);
+    // Decode: one GEMV call for all of them where they share a panel format (x prepared
+    // once, one parallel call instead of count).
+    bool bf16 = true, q8 = true;
+    GemvOut outs[kMax];
+    for (int i = 0; i < count; ++i) {
+      const Linear& L = *Ls[i];
+      bf16 = bf16 && L.dtype == WeightsDType::BF16 && L.bf16_panels && L.cols == Ls[0]->cols;
+      q8 = q8 && L.q8_panels() && L.cols == Ls[0]->cols;
+      const void* w = L.dtype == WeightsDType::BF16 ? static_cast<const void*>(L.w_bf16.data())
+                                                    : L.q8_panel.data();
+      outs[i] = {w, L.rows, L.bias.empty() ? nullptr : L.bias.data(), ys[i], false};
+    }
+    if (bf16)
+      gemv_bf16_panels_many(outs, count, Ls[0]->cols, x, M);
+    else if (q8)
+      gemv_q8_panels_many(outs, count, Ls[0]->cols, x, M);
+    else
+      for (int i = 0; i < count; ++i) apply_linear(*Ls[i], x, M, ys[i]);
     return;
   }
   GemmOut outs[kMax];

@@ -36,6 +36,17 @@ void unpack_bf16_panel_cols(const uint16_t* P, int n0, int n, int K, int k0, int
 // As gemv_bf16 with W in panels; same products in the same order, so the same result.
 void gemv_bf16_panels(const uint16_t* P, int N, int K, const float* bias, const float* x, int M,
                       float* y, bool accumulate = false);
+// One output of a GEMV over several matrices: y [M, N] (+)= x W^T + bias.
+struct GemvOut {
+  const void* w = nullptr;  // the matrix, in the kernel's format
+  int N = 0;
+  const float* bias = nullptr;
+  float* y = nullptr;
+  bool accumulate = false;
+};
+// Several panel matrices of the same K over the same x (q/k/v, gate/up), each output as
+// gemv_bf16_panels gives it: x is prepared once and one parallel call covers all rows.
+void gemv_bf16_panels_many(const GemvOut* outs, int count, int K, const float* x, int M);
 
 // int8 weight-only ("q8"): each run of kQ8Block consecutive weights of a row (the last one
 // of a row may be shorter) shares one scale, w ~= q * scale, q in [-127, 127] (symmetric,
@@ -84,5 +95,7 @@ void quantize_x_i16(const float* x, int K, int16_t* xq, float* xs);
 // y[m, n] (+)= sum_b scale[n, b] * xs_m[b] * sum_{k in b} q[n, k] * xq_m[k] + bias[n].
 void gemv_q8_panels(const uint8_t* P, int N, int K, const float* bias, const float* x, int M,
                     float* y, bool accumulate = false);
+// As gemv_bf16_panels_many for q8 panels (x rounded to int16 once).
+void gemv_q8_panels_many(const GemvOut* outs, int count, int K, const float* x, int M);
 
 }  // namespace lr

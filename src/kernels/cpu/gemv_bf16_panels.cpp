@@ -82,24 +82,32 @@ void unpack_bf16_panel_cols(const uint16_t* P, int n0, int n, int K, int k0, int
 
 void gemv_bf16_panels(const uint16_t* P, int N, int K, const float* bias, const float* x, int M,
                       float* y, bool accumulate) {
-  LR_CHECK(bf16_panels_fit(N, K), "bf16 panels: ", N, " x ", K, " is not 4 x 16 aligned");
+  const GemvOut out{P, N, bias, y, accumulate};
+  gemv_bf16_panels_many(&out, 1, K, x, M);
+}
+
+void gemv_bf16_panels_many(const GemvOut* outs, int count, int K, const float* x, int M) {
+  for (int i = 0; i < count; ++i)
+    LR_CHECK(bf16_panels_fit(outs[i].N, K), "bf16 panels: ", outs[i].N, " x ", K,
+             " is not 4 x 16 aligned");
   // Grows once to the largest M*K seen; decoding then allocates nothing.
   thread_local std::vector<float> xs;
   if (xs.size() < size_t(M) * K) xs.resize(size_t(M) * K);
   for (int m = 0; m < M; ++m) split_even_odd(x + size_t(m) * K, K, xs.data() + size_t(m) * K);
   // A pointer, not the thread_local itself: inside the lambda a worker would name its own.
   const float* xsp = xs.data();
-  auto rows = [&](int n0, int n1) {
+  auto rows = [&](const GemvOut& o, int n0, int n1) {
+    const uint16_t* P = static_cast<const uint16_t*>(o.w);
     for (; n0 < n1; n0 += 4) {
       const uint16_t* p = P + size_t(n0) * K;  // panel n0 / 4 starts at row n0's offset
       for (int m = 0; m < M; ++m) {
         float s[4];
         dot_panel(p, K, x + size_t(m) * K, xsp + size_t(m) * K, s);
-        store_rows(y + size_t(m) * N, n0, 4, s, bias, accumulate);
+        store_rows(o.y + size_t(m) * o.N, n0, 4, s, o.bias, o.accumulate);
       }
     }
   };
-  for_row_chunks(N, long(N) * K * M, size_t(K) * sizeof(uint16_t), rows);
+  for_rows_of_outputs(outs, count, long(K) * M, size_t(K) * sizeof(uint16_t), rows);
 }
 
 }  // namespace lr

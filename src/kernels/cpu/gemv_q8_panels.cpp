@@ -168,7 +168,14 @@ void quantize_x_i16(const float* x, int K, int16_t* xq, float* xs) {
 
 void gemv_q8_panels(const uint8_t* P, int N, int K, const float* bias, const float* x, int M,
                     float* y, bool accumulate) {
-  LR_CHECK(q8_panels_fit(N, K), "q8 panels: ", N, " x ", K, " is not 4 x 32 aligned");
+  const GemvOut out{P, N, bias, y, accumulate};
+  gemv_q8_panels_many(&out, 1, K, x, M);
+}
+
+void gemv_q8_panels_many(const GemvOut* outs, int count, int K, const float* x, int M) {
+  for (int i = 0; i < count; ++i)
+    LR_CHECK(q8_panels_fit(outs[i].N, K), "q8 panels: ", outs[i].N, " x ", K,
+             " is not 4 x 32 aligned");
   const int nb = K / kQ8Block;
   // Grow once to the largest M * K seen; decoding then allocates nothing.
   thread_local std::vector<int16_t> xq;
@@ -180,17 +187,18 @@ void gemv_q8_panels(const uint8_t* P, int N, int K, const float* bias, const flo
   // Pointers, not the thread_locals: inside the lambda a worker would name its own.
   const int16_t* xqp = xq.data();
   const float* xsp = xs.data();
-  auto rows = [&](int n0, int n1) {
+  auto rows = [&](const GemvOut& o, int n0, int n1) {
+    const uint8_t* P = static_cast<const uint8_t*>(o.w);
     for (; n0 < n1; n0 += 4) {
       const uint8_t* p = panel_block(P, n0, 0, K);
       for (int m = 0; m < M; ++m) {
         float s[4];
         dot_panel(p, nb, xqp + size_t(m) * K, xsp + size_t(m) * nb, s);
-        store_rows(y + size_t(m) * N, n0, 4, s, bias, accumulate);
+        store_rows(o.y + size_t(m) * o.N, n0, 4, s, o.bias, o.accumulate);
       }
     }
   };
-  for_row_chunks(N, long(N) * K * M, kQ8PanelBlockBytes * size_t(nb) / 4, rows);
+  for_rows_of_outputs(outs, count, long(K) * M, kQ8PanelBlockBytes * size_t(nb) / 4, rows);
 }
 
 }  // namespace lr

@@ -6,6 +6,7 @@
 #include <atomic>
 
 #include "core/threads.h"
+#include "kernels/cpu/gemv.h"
 
 namespace lr {
 
@@ -59,6 +60,24 @@ void for_row_chunks(int N, long work, size_t row_bytes, F&& rows) {
   parallel([&] {
     for (int c; (c = next.fetch_add(1, std::memory_order_relaxed)) < nchunks;)
       rows(c * chunk, std::min(N, (c + 1) * chunk));
+  });
+}
+
+// rows(out, n0, n1) for every output's rows, as one index space [0, sum N) handed out in
+// chunks (for_row_chunks): one parallel call for all the matrices. Each N is a multiple
+// of 4, so a 4-row block never straddles two outputs.
+template <class F>
+void for_rows_of_outputs(const GemvOut* outs, int count, long work_per_row, size_t row_bytes,
+                         F&& rows) {
+  int total = 0;
+  for (int i = 0; i < count; ++i) total += outs[i].N;
+  for_row_chunks(total, long(total) * work_per_row, row_bytes, [&](int n0, int n1) {
+    for (int i = 0, base = 0; i < count && n0 < n1; base += outs[i].N, ++i) {
+      if (n0 >= base + outs[i].N) continue;
+      const int end = std::min(n1, base + outs[i].N);
+      rows(outs[i], n0 - base, end - base);
+      n0 = end;
+    }
   });
 }
 
