@@ -306,8 +306,8 @@ void register_bench(CLI::App& app) {
          const Model model = Model::load(m.model, wdt);
          const double load_s = load_t.seconds();
          const ModelConfig& c = model.config;
-         // Chunks of 512: a 512-token prefill is one sgemm per projection (M = 512 runs a
-         // little faster than two of M = 256, and the bf16/q8 tiles are widened once).
+         // Chunks of 512: a 512-token prefill is one GEMM call per projection, which packs
+         // (and widens) each weight once; two chunks of 256 would pack every weight twice.
          const std::unique_ptr<RouteSetup> route = make_route_setup(route_opts, model);
          const int max_T = std::max(512, decode_prompt + decode_tokens + 1);
          if (route) std::cout << route->describe() << "\n";
