@@ -123,6 +123,11 @@ void apply_linear(const Linear& L, const float* x, int M, float* y, bool accumul
 void apply_linears(const Linear* const* Ls, int count, const float* x, int M, float* const* ys) {
   constexpr int kMax = 8;
   LR_CHECK(count > 0 && count <= kMax, "apply_linears: ", count, " projections");
+  for (int i = 0; i < count; ++i)
+    LR_CHECK(Ls[i]->cols == Ls[0]->cols, "apply_linears: projection ", i, " takes ", Ls[i]->cols,
+             " inputs, not ", Ls[0]->cols);
+  const float* bias[kMax];
+  for (int i = 0; i < count; ++i) bias[i] = Ls[i]->bias.empty() ? nullptr : Ls[i]->bias.data();
   if (M < kGemmMinRows) {
     // Decode: one GEMV call for all of them where they share a panel format (x prepared
     // once, one parallel call instead of count).
@@ -130,11 +135,11 @@ void apply_linears(const Linear* const* Ls, int count, const float* x, int M, fl
     GemvOut outs[kMax];
     for (int i = 0; i < count; ++i) {
       const Linear& L = *Ls[i];
-      bf16 = bf16 && L.dtype == WeightsDType::BF16 && L.bf16_panels && L.cols == Ls[0]->cols;
-      q8 = q8 && L.q8_panels() && L.cols == Ls[0]->cols;
+      bf16 = bf16 && L.dtype == WeightsDType::BF16 && L.bf16_panels;
+      q8 = q8 && L.q8_panels();
       const void* w = L.dtype == WeightsDType::BF16 ? static_cast<const void*>(L.w_bf16.data())
                                                     : L.q8_panel.data();
-      outs[i] = {w, L.rows, L.bias.empty() ? nullptr : L.bias.data(), ys[i], false};
+      outs[i] = {w, L.rows, bias[i], ys[i], false};
     }
     if (bf16)
       gemv_bf16_panels_many(outs, count, Ls[0]->cols, x, M);
@@ -145,11 +150,7 @@ void apply_linears(const Linear* const* Ls, int count, const float* x, int M, fl
     return;
   }
   GemmOut outs[kMax];
-  for (int i = 0; i < count; ++i) {
-    LR_CHECK(Ls[i]->cols == Ls[0]->cols, "apply_linears: projection ", i, " takes ", Ls[i]->cols,
-             " inputs, not ", Ls[0]->cols);
-    outs[i] = {gemm_weights_of(*Ls[i]), Ls[i]->bias.empty() ? nullptr : Ls[i]->bias.data(), ys[i]};
-  }
+  for (int i = 0; i < count; ++i) outs[i] = {gemm_weights_of(*Ls[i]), bias[i], ys[i]};
   linear_gemm_many(x, M, outs, count);
 }
 

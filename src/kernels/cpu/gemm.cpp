@@ -28,6 +28,11 @@ int ceil_div(int a, int b) {
   return (a + b - 1) / b;
 }
 
+// A task's run of W micro-panels: matrix w, its micro-panels [p0, p1).
+struct Run {
+  int w, p0, p1;
+};
+
 // 64-byte aligned scratch that only grows.
 struct Scratch {
   std::unique_ptr<float, decltype(&std::free)> p{nullptr, &std::free};
@@ -186,15 +191,15 @@ void gemm_nt(const float* x, int M, const GemmWeights* Ws, float* const* ys, con
   int total_panels = 0;
   for (int i = 0; i < count; ++i) total_panels += ceil_div(Ws[i].N, NR);
   const int run_len = std::clamp(total_panels / (4 * num_threads()), kMinRun, kNcPanels);
-  struct Run {
-    int w, p0, p1;  // matrix, its micro-panels [p0, p1)
-  };
-  std::vector<Run> runs;
+  // The caller's list, reused: a prefill makes a few calls per block and allocates nothing.
+  thread_local std::vector<Run> runs;
+  runs.clear();
   for (int i = 0; i < count; ++i) {
     const int p = ceil_div(Ws[i].N, NR), n = ceil_div(p, run_len);
     for (int r = 0; r < n; ++r) runs.push_back({i, p * r / n, p * (r + 1) / n});
   }
   const int nruns = int(runs.size());
+  const Run* run_list = runs.data();  // inside the lambda a worker would name its own runs
   const int msplit = std::clamp(ceil_div(4 * num_threads(), nruns), 1, ceil_div(mp, kMcPanels));
   const int ntasks = nruns * msplit;
 
@@ -231,7 +236,7 @@ void gemm_nt(const float* x, int M, const GemmWeights* Ws, float* const* ys, con
               pack_x_group(t - ntasks, k0 + kc, xbuf[(s + 1) % 2]);
               continue;
             }
-            const Run& run = runs[size_t(t / msplit)];
+            const Run& run = run_list[t / msplit];
             const int split = t % msplit;
             const GemmWeights& W = Ws[run.w];
             const int ldy = ldys[run.w];
