@@ -12,6 +12,8 @@
 #include <thread>
 #include <vector>
 
+#include "core/join_backoff.h"
+
 #if defined(__x86_64__)
 #include <immintrin.h>
 #define LR_CPU_RELAX() _mm_pause()
@@ -68,6 +70,7 @@ class Pool {
     t_in_parallel = false;
     const int joined = entered_.fetch_or(kClosed) & ~kClosed;
     std::chrono::steady_clock::time_point t0;
+    bool slow = false;
     for (int i = 0; done_.load(std::memory_order_acquire) != joined; ++i) {
       if (i < 4096) {
         LR_CPU_RELAX();
@@ -75,16 +78,15 @@ class Pool {
       }
       if (i == 4096) t0 = std::chrono::steady_clock::now();
       sched_yield();
-      // A worker preempted in the middle of its share costs a scheduler period (ms) per
-      // call on an oversubscribed machine, where one thread beats two: back off. Not for
-      // bulk calls, where a rare preemption costs little beside the call itself.
-      if (!bulk && i % 64 == 0 && std::chrono::steady_clock::now() - t0 > kSlowJoin)
-        serial_left_ = 1024;
+      if (!slow && i % 64 == 0) slow = std::chrono::steady_clock::now() - t0 > kSlowJoin;
     }
+    // Bulk calls neither feed nor follow the back-off: a rare preemption costs little
+    // beside the call itself, and a serial GEMM would halve a whole prefill.
+    if (!bulk) backoff_.after_join(slow);
   }
 
-  // Calls left to run on the caller alone after a slow join (guarded by mu_).
-  int serial_left_ = 0;
+  // Guarded by mu_.
+  JoinBackoff backoff_;
 
   void idle() { park_.store(true, std::memory_order_relaxed); }
 
@@ -175,7 +177,7 @@ void run_parallel(ParallelFn fn, void* ctx, bool bulk) {
   }
   Pool& p = pool();
   std::unique_lock<std::mutex> lk(p.mu_, std::try_to_lock);
-  const bool serial = !bulk && lk.owns_lock() && p.serial_left_ > 0 && p.serial_left_--;
+  const bool serial = !bulk && lk.owns_lock() && p.backoff_.take_serial();
   if (p.size() <= 1 || !lk.owns_lock() || serial) {
     t_in_parallel = true;
     fn(ctx);

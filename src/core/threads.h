@@ -21,9 +21,10 @@ int num_threads();
 // drain (parallel_for, or an atomic index), since a worker may not take part at all (it
 // was preempted). Calls from inside a parallel region, or while another thread uses the
 // pool, run fn on the caller alone, so kernels can nest and concurrent sessions work.
-// After a join that waited > 500 us for a preempted worker (an oversubscribed machine),
-// the next 1024 calls run on the caller alone; bulk calls (milliseconds each: the GEMM)
-// neither trigger nor follow that back-off, which would make a whole prefill serial.
+// When joins that waited > 500 us for a preempted worker recur (an oversubscribed
+// machine), the next 1024 calls run on the caller alone (core/join_backoff.h); bulk calls
+// (milliseconds each: the GEMM) neither feed nor follow the back-off, which would make a
+// whole prefill serial.
 using ParallelFn = void (*)(void* ctx);
 void run_parallel(ParallelFn fn, void* ctx, bool bulk = false);
 
