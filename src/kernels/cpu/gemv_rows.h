@@ -45,21 +45,32 @@ inline void split_even_odd(const float* x, int K, float* xs) {
     }
 }
 
-// rows(n0, n1) over [0, N) in chunks of a multiple of 4 rows holding ~64 KB of weights
-// (row_bytes each): big enough that taking one (an atomic add) costs ~1 %, small enough to
-// balance. work: multiply-adds of the whole call, to stay serial when tiny.
+// rows(n0, n1) over [0, N), handed out in shrinking chunks (guided self-scheduling): each
+// takes 1 / (2 * threads) of the rows left, rounded to 4 rows, at least ~64 KB of weights
+// (row_bytes each). Long contiguous runs keep each thread's stream (and its prefetches)
+// going, and the small chunks at the end still balance a late or preempted thread. Fixed
+// 64 KB chunks cost ~20 % of the decode GEMVs' bandwidth here (a whole q8 model pass: median
+// 15.4-15.9 ms vs 12.2-12.8 guided; fixed 256-512 KB: 13.0), one take per few us each.
+// work: multiply-adds of the whole call, to stay serial when tiny.
 template <class F>
 void for_row_chunks(int N, long work, size_t row_bytes, F&& rows) {
   if (work < kGemvParallelMinWork || num_threads() < 2) {
     rows(0, N);
     return;
   }
-  const int chunk = std::max(4, int((size_t(64) << 10) / std::max<size_t>(row_bytes, 1)) & ~3);
-  const int nchunks = (N + chunk - 1) / chunk;
+  const int min_chunk = std::max(4, int((size_t(64) << 10) / std::max<size_t>(row_bytes, 1)) & ~3);
+  const int parts = 2 * num_threads();
   std::atomic<int> next{0};
   parallel([&] {
-    for (int c; (c = next.fetch_add(1, std::memory_order_relaxed)) < nchunks;)
-      rows(c * chunk, std::min(N, (c + 1) * chunk));
+    int n0 = next.load(std::memory_order_relaxed);
+    while (n0 < N) {
+      const int n1 = std::min(N, n0 + std::max(min_chunk, ((N - n0) / parts) & ~3));
+      // On failure n0 is reloaded with the current start; try again from there.
+      if (next.compare_exchange_weak(n0, n1, std::memory_order_relaxed)) {
+        rows(n0, n1);
+        n0 = next.load(std::memory_order_relaxed);
+      }
+    }
   });
 }
 
