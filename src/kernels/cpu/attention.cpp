@@ -189,6 +189,19 @@ void transpose_keys(const float* k, size_t ks, int nt, int ntp, int d, float* kt
     for (int c = 0; c < d; ++c) kt[size_t(c) * kKT + j] = j < nt ? k[size_t(j) * ks + c] : 0.f;
 }
 
+// Asks for rows [0, n) of K and V (d floats each, row stride rs) to be brought into cache.
+void prefetch_tile(const float* k, const float* v, size_t rs, int n, int d) {
+#if LR_HAVE_AVX2
+  for (int j = 0; j < n; ++j)
+    for (int c = 0; c < d; c += 16) {
+      _mm_prefetch(reinterpret_cast<const char*>(k + size_t(j) * rs + c), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(v + size_t(j) * rs + c), _MM_HINT_T0);
+    }
+#else
+  (void)k, (void)v, (void)rs, (void)n, (void)d;
+#endif
+}
+
 }  // namespace
 
 void attention_causal(const float* q, int T_new, const int* pos, const float* K, const float* V,
@@ -243,6 +256,11 @@ void attention_causal(const float* q, int T_new, const int* pos, const float* K,
       const float* vb = V + size_t(g) * d;
       for (int t0 = 0; t0 <= kmax; t0 += kKT) {
         const int nt = std::min(kKT, kmax + 1 - t0);
+        // Decoding finds K/V cold (the weights' stream evicts them), and one head's rows
+        // are strided: fetch the next tile while this one computes.
+        if (t0 + kKT <= kmax)
+          prefetch_tile(kb + size_t(t0 + kKT) * kv_stride, vb + size_t(t0 + kKT) * kv_stride,
+                        size_t(kv_stride), std::min(kKT, kmax + 1 - (t0 + kKT)), d);
         const int ntp = (nt + 15) / 16 * 16;
         transpose_keys(kb + size_t(t0) * kv_stride, size_t(kv_stride), nt, ntp, d, sc.kt.data());
         scores(sc.qs.data(), sc.kt.data(), rows, d, ntp, sc.s.data());
