@@ -31,6 +31,7 @@
 #include "core/timer.h"
 #include "io/atomic_file.h"
 #include "io/json.h"
+#include "kernels/cpu/argmax.h"
 #include "kernels/cpu/gemv.h"
 #include "kernels/cpu/simd.h"
 #include "model/forward.h"
@@ -184,13 +185,13 @@ class DecodeRun {
  public:
   DecodeRun(ModelSession& s, const ModelConfig& c, int prompt) : s_(s), c_(c) {
     s_.reset();
-    next_ = argmax_of(s_.prefill(random_ids(prompt, c.vocab, 99)));
+    next_ = argmax(s_.prefill(random_ids(prompt, c.vocab, 99)).data(), c.vocab);
   }
   void step(int n) {
     RoutedSession* rs = s_.routed();
     Timer t;
     for (int i = 0; i < n; ++i) {
-      next_ = argmax_of(s_.decode(next_));
+      next_ = argmax(s_.decode(next_).data(), c_.vocab);
       blocks_ += rs ? rs->blocks_run() : c_.n_layers;  // a few ns: inside the timing is fine
     }
     seconds_ += t.seconds();
@@ -203,9 +204,6 @@ class DecodeRun {
   }
 
  private:
-  static int argmax_of(std::span<const float> v) {
-    return int(std::max_element(v.begin(), v.end()) - v.begin());
-  }
   ModelSession& s_;
   const ModelConfig& c_;
   int next_ = 0;
