@@ -86,7 +86,7 @@ TEST_P(ForwardGolden, AllPositionLogits) {
     // Inference loads keep bf16 in decode panels where the shape allows; the GEMV over them
     // (decode) must reproduce the golden logits as well.
     const Linear& q = mb.weights.layers[0].q;
-    EXPECT_EQ(q.bf16_panels, bf16_panels_fit(q.rows, q.cols));
+    EXPECT_EQ(q.bf16_panels(), bf16_panels_fit(q.rows, q.cols));
     InferenceSession sd(mb, T);
     auto fb = sd.prefill(std::span<const int>(ids.data(), k), true);
     std::vector<float> gotb(fb.begin(), fb.end());

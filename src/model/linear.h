@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/huge_arena.h"
+
 namespace lr {
 
 enum class WeightsDType { F32, BF16, Q8 };
@@ -13,15 +15,18 @@ struct Linear {
   int rows = 0;  // out features
   int cols = 0;  // in features
   WeightsDType dtype = WeightsDType::F32;
-  std::vector<float> w;           // [rows, cols] when F32
-  std::vector<uint16_t> w_bf16;   // [rows, cols] when BF16, or 4-row panels (see below)
-  bool bf16_panels = false;       // w_bf16 in gemv.h's panel layout (inference decode)
-  std::vector<int8_t> w_q8;       // [rows, cols] when Q8 and not in panels
-  std::vector<float> q8_scale;    // [rows, q8_blocks(cols)] when Q8 and not in panels
-  std::vector<uint8_t> q8_panel;  // gemv.h's q8 panels, scales inline (then w_q8 is empty)
-  std::vector<float> bias;        // [rows] or empty
+  std::vector<float> w;          // [rows, cols] when F32
+  std::vector<uint16_t> w_bf16;  // [rows, cols] when BF16 and not in panels
+  std::vector<int8_t> w_q8;      // [rows, cols] when Q8 and not in panels
+  std::vector<float> q8_scale;   // [rows, q8_blocks(cols)] when Q8 and not in panels
+  // The decode layouts (gemv.h; then the arrays above are empty), on huge pages
+  // (core/huge_arena.h): bf16 4-row panels, or q8 panels with their scales inline.
+  huge_vector<uint16_t> bf16_panel;
+  huge_vector<uint8_t> q8_panel;
+  std::vector<float> bias;  // [rows] or empty
 
   bool empty() const { return rows == 0; }
+  bool bf16_panels() const { return !bf16_panel.empty(); }
   bool q8_panels() const { return !q8_panel.empty(); }
   // Row r as f32 (embedding lookup through a Linear-shaped table).
   void row_f32(int r, float* out) const;

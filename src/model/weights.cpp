@@ -93,7 +93,7 @@ std::vector<TensorToWrite> ModelWeights::to_tensors() const {
   auto lin = [&](const std::string& name, const Linear& L) {
     LR_CHECK(L.dtype != WeightsDType::Q8, name, ": q8 weights have no safetensors form; convert ",
              "to f32 or bf16 first");
-    LR_CHECK(!L.bf16_panels, name, ": bf16 weights in decode panels have no safetensors form; ",
+    LR_CHECK(!L.bf16_panels(), name, ": bf16 weights in decode panels have no safetensors form; ",
              "load them without packing");
     const bool bf = L.dtype == WeightsDType::BF16;
     out.push_back({name + ".weight",
