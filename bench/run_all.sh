@@ -61,6 +61,11 @@ print(f"\nshares of the limits (bf16): prefill 512 {100 * bf['prefill_512_share_
       f"sgemm, decode {100 * bf['decode_share_of_bandwidth']:.0f} % of the bandwidth ceiling "
       f"({bf['decode_ceiling_tok_s']:.1f} tok/s); q8 decode {100 * q8['decode_share_of_bandwidth']:.0f} % "
       f"({q8['decode_ceiling_tok_s']:.1f} tok/s)")
+print(f"measured beside each figure: bf16 prefill 512 {100 * bf['prefill_512_share_of_sgemm_beside']:.0f} % "
+      f"of the sgemm just before it, q8 {100 * q8['prefill_512_share_of_sgemm_beside']:.0f} %; decode bf16 "
+      f"{100 * bf['decode_share_of_bandwidth_beside']:.0f} % of the bandwidth probed every 8 tokens "
+      f"({bf['decode_bandwidth_beside_gb_s']:.1f} GB/s), q8 {100 * q8['decode_share_of_bandwidth_beside']:.0f} % "
+      f"({q8['decode_bandwidth_beside_gb_s']:.1f} GB/s)")
 for shape, t in bf.get("training", {}).items():
     print(f"training {shape}: {t['tok_s']:.1f} tok/s, {100 * t['limit_share']:.0f} % of sgemm, "
           f"peak RSS {t['peak_rss_bytes'] / 2**30:.2f} GiB")

@@ -1,16 +1,14 @@
 // `layerroute bench`: this machine's limits (memory read bandwidth, sgemm rate), then
 // prefill (128 and 512 tokens) and KV-cache decode speed on a model, each figure with its
-// share of the limit that bounds it. Prompts are seeded random ids: speed does not depend
-// on which tokens they are.
-#include <cblas.h>
+// share of the limit that bounds it: the run's once-measured limit, and the same limit
+// probed right beside the figure (this VM's speed moves between phases of seconds).
+// Prompts are seeded random ids: speed does not depend on which tokens they are.
 #include <fcntl.h>
 #include <spawn.h>
-#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -29,11 +27,10 @@
 #include "core/rss.h"
 #include "core/threads.h"
 #include "core/timer.h"
+#include "eval/machine_limits.h"
 #include "io/atomic_file.h"
 #include "io/json.h"
 #include "kernels/cpu/argmax.h"
-#include "kernels/cpu/gemv.h"
-#include "kernels/cpu/simd.h"
 #include "model/forward.h"
 
 extern char** environ;  // POSIX: the environment posix_spawn hands on
@@ -48,85 +45,6 @@ std::vector<int> random_ids(int n, int vocab, uint64_t seed) {
   std::vector<int> ids(n);
   for (int& id : ids) id = d(rng);
   return ids;
-}
-
-// Read bandwidth in bytes/s: sum of a 1 GiB buffer (huge pages asked for, as for the
-// weights) by all compute threads, best of 3 after one warm pass.
-double read_bandwidth() {
-  const size_t n = size_t(1) << 28;  // floats
-  const size_t bytes = n * sizeof(float);
-  void* mem = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (mem == MAP_FAILED) return 0;
-  madvise(mem, bytes, MADV_HUGEPAGE);
-  float* p = static_cast<float*>(mem);
-  parallel_for(long(n), [&](long b, long e) {
-    for (long i = b; i < e; ++i) p[i] = 1.f;
-  });
-  double best = 1e30;
-  std::atomic<double> sink{0};
-  for (int rep = 0; rep < 4; ++rep) {
-    Timer t;
-    parallel_for(long(n) / 64, [&](long b, long e) {  // pieces of whole cache lines
-      float s = 0;
-#if LR_HAVE_AVX2
-      __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-      for (long i = b * 64; i < e * 64; i += 32) {
-        a0 = _mm256_add_ps(a0, _mm256_load_ps(p + i));
-        a1 = _mm256_add_ps(a1, _mm256_load_ps(p + i + 8));
-        a2 = _mm256_add_ps(a2, _mm256_load_ps(p + i + 16));
-        a3 = _mm256_add_ps(a3, _mm256_load_ps(p + i + 24));
-      }
-      s = simd::hsum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
-#else
-      for (long i = b * 64; i < e * 64; ++i) s += p[i];
-#endif
-      double cur = sink.load();
-      while (!sink.compare_exchange_weak(cur, cur + s)) {
-      }
-    });
-    if (rep > 0) best = std::min(best, t.seconds());
-  }
-  munmap(mem, bytes);
-  return sink.load() > 0 ? double(bytes) / best : 0;
-}
-
-// OpenBLAS sgemm rate in FLOP/s at M=512, 896 -> 4864 (an MLP projection of a prefill).
-double sgemm_rate() {
-  const int M = 512, K = 896, N = 4864;
-  std::vector<float> a(size_t(M) * K, 0.5f), w(size_t(N) * K, 0.25f), c(size_t(M) * N);
-  threads_idle();
-  double best = 1e30;
-  for (int rep = 0; rep < 5; ++rep) {
-    Timer t;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.f, a.data(), K, w.data(), K,
-                0.f, c.data(), N);
-    if (rep > 0) best = std::min(best, t.seconds());
-  }
-  return 2.0 * M * N * K / best;
-}
-
-double linear_bytes(const Linear& L) {
-  const double n = double(L.rows) * L.cols;
-  double b = 4.0 * L.bias.size();
-  switch (L.dtype) {
-    case WeightsDType::F32:
-      return b + 4 * n;
-    case WeightsDType::BF16:
-      return b + 2 * n;
-    case WeightsDType::Q8:
-      return b + (L.q8_panels() ? double(L.q8_panel.size())
-                                : n + sizeof(float) * double(L.rows) * q8_blocks(L.cols));
-  }
-  return b;
-}
-
-// Weight bytes one decoded token reads: every block matrix and the LM head once (the
-// embedding row and the norms are noise).
-double decode_bytes(const Model& m) {
-  double b = linear_bytes(m.weights.head());
-  for (const auto& l : m.weights.layers)
-    for (const Linear* L : {&l.q, &l.k, &l.v, &l.o, &l.gate, &l.up, &l.down}) b += linear_bytes(*L);
-  return b;
 }
 
 // FLOPs of a prefill of T tokens into an empty cache running `blocks_run` blocks: 2 per
@@ -149,80 +67,110 @@ std::string pct(double x) {
 }
 
 // Prefill (128, 512) and decode speed of one session; for a routed session also the blocks
-// each measurement ran (prefill: its own gates; decode: mean over the decoded steps).
+// each measurement ran (prefill: its own gates; decode: mean over the decoded steps). Each
+// figure also keeps the limit measured beside it (eval/machine_limits.h): the sgemm rate
+// just before the kept prefill, and for the kept decode round the bandwidth probed before
+// each of its slices, weighted by the bytes each slice read.
 struct Speeds {
   double prefill_s[2] = {0, 0};
   double prefill_blocks[2] = {0, 0};
+  double prefill_sgemm[2] = {0, 0};  // FLOP/s
   double decode_tok_s = 0, decode_blocks = 0;
+  double decode_ceiling_tok_s = 0;  // those bytes at those rates
+  double decode_bw_beside = 0;      // bytes/s of those probes, weighted by the bytes read
   std::string decode_gates;
 };
 constexpr int kPrefillSizes[2] = {128, 512};
 
-// Prefill of each size into a fresh cache, best of `reps`. With two sides (a routed session
-// and its all-open twin) each repetition runs them back to back, so both meet the same
-// moments of a machine whose speed moves between phases of a few seconds.
+// Prefill of each size into a fresh cache, best of `reps`, each repetition after an sgemm
+// probe. With two sides (a routed session and its all-open twin) each repetition runs them
+// back to back, so both meet the same moments of a machine whose speed moves between phases
+// of a few seconds.
 void measure_prefill(ModelSession* const* ss, int sides, const ModelConfig& c, int reps,
-                     Speeds* r) {
+                     SgemmProbe& probe, Speeds* r) {
   for (int i = 0; i < 2; ++i) {
     const int n = kPrefillSizes[i];
     const std::vector<int> ids = random_ids(n, c.vocab, 1234 + n);
     for (int side = 0; side < sides; ++side) r[side].prefill_s[i] = 1e30;
-    for (int rep = 0; rep < reps; ++rep)
+    for (int rep = 0; rep < reps; ++rep) {
+      const double rate = probe.rate();
       for (int side = 0; side < sides; ++side) {
         ModelSession& s = *ss[side];
         s.reset();
         Timer t;
         s.prefill(ids);
-        r[side].prefill_s[i] = std::min(r[side].prefill_s[i], t.seconds());
+        const double sec = t.seconds();
+        if (sec < r[side].prefill_s[i]) {
+          r[side].prefill_s[i] = sec;
+          r[side].prefill_sgemm[i] = rate;
+        }
         RoutedSession* rs = s.routed();
         r[side].prefill_blocks[i] = rs ? rs->blocks_run() : c.n_layers;
       }
+    }
   }
 }
+
+// Bytes a decoded token reads: the LM head, and each block that runs.
+struct DecodeBytes {
+  double head = 0, block = 0;
+};
 
 // One session's greedy decode after a prompt, timed a few tokens at a time.
 class DecodeRun {
  public:
-  DecodeRun(ModelSession& s, const ModelConfig& c, int prompt) : s_(s), c_(c) {
+  DecodeRun(ModelSession& s, const ModelConfig& c, int prompt, DecodeBytes bytes)
+      : s_(s), c_(c), bytes_(bytes) {
     s_.reset();
     next_ = argmax(s_.prefill(random_ids(prompt, c.vocab, 99)).data(), c.vocab);
   }
-  void step(int n) {
+  // n tokens; sec_per_byte: the read rate of the sum over the weights just before.
+  void step(int n, double sec_per_byte) {
     RoutedSession* rs = s_.routed();
+    double blocks = 0;
     Timer t;
     for (int i = 0; i < n; ++i) {
       next_ = argmax(s_.decode(next_).data(), c_.vocab);
-      blocks_ += rs ? rs->blocks_run() : c_.n_layers;  // a few ns: inside the timing is fine
+      blocks += rs ? rs->blocks_run() : c_.n_layers;  // a few ns: inside the timing is fine
     }
     seconds_ += t.seconds();
     tokens_ += n;
+    blocks_ += blocks;
+    read_bytes_ += n * bytes_.head + blocks * bytes_.block;
+    ceiling_s_ += sec_per_byte * (n * bytes_.head + blocks * bytes_.block);
   }
   void report(Speeds* r) const {
     r->decode_tok_s = double(tokens_) / seconds_;
     r->decode_blocks = blocks_ / double(std::max(tokens_, 1L));
+    r->decode_ceiling_tok_s = ceiling_s_ > 0 ? double(tokens_) / ceiling_s_ : 0;
+    r->decode_bw_beside = ceiling_s_ > 0 ? read_bytes_ / ceiling_s_ : 0;
     if (RoutedSession* rs = s_.routed()) r->decode_gates = rs->gate_string();
   }
 
  private:
   ModelSession& s_;
   const ModelConfig& c_;
+  DecodeBytes bytes_;
   int next_ = 0;
   long tokens_ = 0;
-  double seconds_ = 0, blocks_ = 0;
+  double seconds_ = 0, blocks_ = 0, read_bytes_ = 0, ceiling_s_ = 0;
 };
 
 // Decode speed of one session, or of a routed session and its all-open twin in slices of
 // kSlice tokens taken in turn: this VM's bandwidth moves between phases lasting seconds,
 // and whole runs in turn (~3 s each) let one side catch a fast phase and the other a slow
-// one (realised savings of -2 % and 177 % of the prediction in consecutive runs).
+// one (realised savings of -2 % and 177 % of the prediction in consecutive runs). Before
+// each slice a bandwidth probe measures the read rate of that moment.
 void measure_decode(ModelSession* const* ss, int sides, const ModelConfig& c, int prompt,
-                    int tokens, Speeds* r) {
+                    int tokens, DecodeBytes bytes, BandwidthProbe& bw, Speeds* r) {
   constexpr int kSlice = 8;
   std::vector<DecodeRun> runs;
   runs.reserve(size_t(sides));
-  for (int i = 0; i < sides; ++i) runs.emplace_back(*ss[i], c, prompt);
-  for (int done = 0; done < tokens; done += kSlice)
-    for (auto& run : runs) run.step(std::min(kSlice, tokens - done));
+  for (int i = 0; i < sides; ++i) runs.emplace_back(*ss[i], c, prompt, bytes);
+  for (int done = 0; done < tokens; done += kSlice) {
+    const double sec_per_byte = bw.pass() / bw.bytes();
+    for (auto& run : runs) run.step(std::min(kSlice, tokens - done), sec_per_byte);
+  }
   for (int i = 0; i < sides; ++i) runs[size_t(i)].report(&r[i]);
 }
 
@@ -230,11 +178,13 @@ std::string temp_path_for(const std::string& name) {
   return (std::filesystem::temp_directory_path() / name).string();
 }
 
-// Keeps the faster decode.
+// Keeps the faster decode round.
 void keep_best_decode(Speeds* best, const Speeds& r) {
   if (r.decode_tok_s > best->decode_tok_s) {
     best->decode_tok_s = r.decode_tok_s;
     best->decode_blocks = r.decode_blocks;
+    best->decode_ceiling_tok_s = r.decode_ceiling_tok_s;
+    best->decode_bw_beside = r.decode_bw_beside;
     best->decode_gates = r.decode_gates;
   }
 }
@@ -319,8 +269,13 @@ void register_bench(CLI::App& app) {
                   "positive");
          Json out;
          out["threads"] = num_threads();
-         const double bw = read_bandwidth();
-         const double gemm = sgemm_rate();
+         const double bw = read_bandwidth_1gib();
+         // Kept for the whole run: the probes beside each prefill and each few decoded tokens
+         // allocate nothing. 256 MiB (8x the L3) reads as fast as 1 GiB here.
+         SgemmProbe probe;
+         const double gemm = probe.rate(4);
+         BandwidthProbe bw_probe(size_t(256) << 20);
+         LR_CHECK(bw_probe.ok(), "bench: cannot map a 256 MiB buffer for the bandwidth probe");
          out["mem_read_gb_s"] = bw / 1e9;
          out["sgemm_gflop_s"] = gemm / 1e9;
          std::cout << num_threads() << " threads: memory read " << bw / 1e9
@@ -365,13 +320,14 @@ void register_bench(CLI::App& app) {
            ModelSession* const sessions[2] = {&s, o ? &*o : nullptr};
            const int sides = o ? 2 : 1;
            Speeds pre[2];
-           measure_prefill(sessions, sides, c, reps, pre);
+           measure_prefill(sessions, sides, c, reps, probe, pre);
            sp = pre[0];
            op = pre[1];
            // Decode: the sides interleaved within each round, best round of each.
            for (int round = 0; round < (o ? reps : 1); ++round) {
              Speeds r[2];
-             measure_decode(sessions, sides, c, decode_prompt, decode_tokens, r);
+             measure_decode(sessions, sides, c, decode_prompt, decode_tokens,
+                            DecodeBytes{head_bytes, block_bytes}, bw_probe, r);
              keep_best_decode(&sp, r[0]);
              if (o) keep_best_decode(&op, r[1]);
            }
@@ -384,11 +340,15 @@ void register_bench(CLI::App& app) {
            out[key + "_tok_s"] = n / sec;
            out[key + "_gflop_s"] = flops / sec / 1e9;
            out[key + "_share_of_sgemm"] = flops / sec / gemm;
+           const double beside = sp.prefill_sgemm[i];
+           out[key + "_sgemm_beside_gflop_s"] = beside / 1e9;
+           out[key + "_share_of_sgemm_beside"] = flops / sec / beside;
            std::cout << "prefill " << n << " tokens: " << n / sec << " tok/s, " << flops / sec / 1e9
                      << " GFLOP/s = " << pct(flops / sec / gemm) << " of sgemm (ceiling "
                      << gemm / flops * n << " tok/s)";
            if (route) std::cout << ", blocks run " << sp.prefill_blocks[i] << "/" << c.n_layers;
-           std::cout << "\n";
+           std::cout << "\n    " << pct(flops / sec / beside) << " of the sgemm just before it ("
+                     << beside / 1e9 << " GFLOP/s)\n";
          }
          // The ceiling counts the weights this decode actually reads (closed blocks: none).
          const double dec_bytes = head_bytes + sp.decode_blocks * block_bytes;
@@ -402,6 +362,9 @@ void register_bench(CLI::App& app) {
          out["decode_weight_bytes_per_token"] = dec_bytes;
          out["decode_ceiling_tok_s"] = bw / dec_bytes;
          out["decode_share_of_bandwidth"] = sp.decode_tok_s / (bw / dec_bytes);
+         out["decode_bandwidth_beside_gb_s"] = sp.decode_bw_beside / 1e9;
+         out["decode_ceiling_beside_tok_s"] = sp.decode_ceiling_tok_s;
+         out["decode_share_of_bandwidth_beside"] = sp.decode_tok_s / sp.decode_ceiling_tok_s;
          std::cout << "decode " << decode_tokens << " tokens after a " << decode_prompt
                    << "-token prompt: " << sp.decode_tok_s
                    << " tok/s = " << pct(sp.decode_tok_s / (bw / dec_bytes))
@@ -409,9 +372,17 @@ void register_bench(CLI::App& app) {
                    << " MB of weights per token, " << bw / dec_bytes << " tok/s)";
          if (route)
            std::cout << ", blocks run " << sp.decode_blocks << "/" << c.n_layers << " per step";
-         std::cout << "\n";
-         out["peak_rss_bytes"] = peak_rss_bytes();
-         std::cout << "peak RSS (inference): " << (peak_rss_bytes() >> 20) << " MiB"
+         std::cout << "\n    " << pct(sp.decode_tok_s / sp.decode_ceiling_tok_s)
+                   << " of the bandwidth measured before every 8 tokens ("
+                   << sp.decode_bw_beside / 1e9 << " GB/s, " << sp.decode_ceiling_tok_s
+                   << " tok/s)\n";
+         // The probes' buffers stay resident throughout: not the inference's memory.
+         const size_t probes = probe.resident_bytes() + bw_probe.resident_bytes();
+         const size_t peak = peak_rss_bytes();
+         const size_t rss = peak > probes ? peak - probes : peak;
+         out["peak_rss_bytes"] = rss;
+         std::cout << "peak RSS (inference): " << (rss >> 20) << " MiB (less the " << (probes >> 20)
+                   << " MiB of the probes)"
                    << (rss_reset ? "" : " (includes the 1 GiB bandwidth buffer)") << "\n";
 
          // Routed vs every block open (same LoRA): the saving realised against the saving

@@ -18,5 +18,5 @@ if [ "${LR_SKIP_ASAN:-0}" != 1 ]; then
   cmake --build "$asan" -j "$(nproc)" --target lr_tests layerroute
   echo "== input validation and the hand-written kernels under ASan/UBSan"
   OMP_WAIT_POLICY=PASSIVE ASAN_OPTIONS=detect_leaks=1 "$asan/lr_tests" \
-    --gtest_filter='Gemm*:GemvRows*:JoinBackoff*:Kernel*:SafetensorsCorrupt*:Safetensors.*:Npy*:Config*:Json*:AtomicFile*:TokenizerErrors*:TokenizerUtf8*:Dataset*:Cli*:ChatTemplate*:AdapterLoad*'
+    --gtest_filter='Gemm*:GemvRows*:JoinBackoff*:HugeArena*:MachineLimits*:Kernel*:SafetensorsCorrupt*:Safetensors.*:Npy*:Config*:Json*:AtomicFile*:TokenizerErrors*:TokenizerUtf8*:Dataset*:Cli*:ChatTemplate*:AdapterLoad*'
 fi

@@ -146,6 +146,18 @@ TEST(CliRouted, BenchRouted) {
     EXPECT_GT(cmp[k]["open_s"].get<double>(), 0.0) << k;
   }
   EXPECT_FALSE(j.contains("training"));
+  // The limits measured beside the figures: an sgemm before each prefill, the bandwidth
+  // before every 8 decoded tokens; the decode ceiling is that bandwidth over the bytes a
+  // token read (constant here: the same 2 blocks every step).
+  for (const char* k : {"prefill_128_sgemm_beside_gflop_s", "prefill_512_share_of_sgemm_beside",
+                        "decode_bandwidth_beside_gb_s", "decode_share_of_bandwidth_beside"})
+    EXPECT_GT(j[k].get<double>(), 0.0) << k;
+  EXPECT_NEAR(j["decode_ceiling_beside_tok_s"].get<double>() *
+                  j["decode_weight_bytes_per_token"].get<double>(),
+              j["decode_bandwidth_beside_gb_s"].get<double>() * 1e9,
+              1e-6 * j["decode_bandwidth_beside_gb_s"].get<double>() * 1e9);
+  EXPECT_NE(r.out.find("of the bandwidth measured before every 8 tokens"), std::string::npos)
+      << r.out;
 
   auto open = run_cli("bench --model " + d.model_dir +
                       " --reps 1 --decode-tokens 2 --decode-prompt 4 --gates open --no-train");

@@ -4,13 +4,24 @@
 #include <string>
 
 namespace lr {
-size_t peak_rss_bytes() {
+namespace {
+// A "Name:   123 kB" line of /proc/self/status, in bytes.
+size_t status_kb(const char* name) {
   std::ifstream f("/proc/self/status");
   std::string line;
+  const std::string key = std::string(name) + ":";
   while (std::getline(f, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) return size_t(std::stoull(line.substr(6))) * 1024;
+    if (line.rfind(key, 0) == 0) return size_t(std::stoull(line.substr(key.size()))) * 1024;
   }
   return 0;
+}
+}  // namespace
+
+size_t peak_rss_bytes() {
+  return status_kb("VmHWM");
+}
+size_t current_rss_bytes() {
+  return status_kb("VmRSS");
 }
 
 bool reset_peak_rss() {
