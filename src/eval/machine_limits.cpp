@@ -16,6 +16,30 @@
 
 namespace lr {
 
+namespace {
+
+// sink += the sum of floats [64 b, 64 e) of p (whole cache lines).
+void add_lines(const float* p, long b, long e, std::atomic<double>& sink) {
+  float s = 0;
+#if LR_HAVE_AVX2
+  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+  for (long i = b * 64; i < e * 64; i += 32) {
+    a0 = _mm256_add_ps(a0, _mm256_load_ps(p + i));
+    a1 = _mm256_add_ps(a1, _mm256_load_ps(p + i + 8));
+    a2 = _mm256_add_ps(a2, _mm256_load_ps(p + i + 16));
+    a3 = _mm256_add_ps(a3, _mm256_load_ps(p + i + 24));
+  }
+  s = simd::hsum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+#else
+  for (long i = b * 64; i < e * 64; ++i) s += p[i];
+#endif
+  double cur = sink.load();
+  while (!sink.compare_exchange_weak(cur, cur + s)) {
+  }
+}
+
+}  // namespace
+
 BandwidthProbe::BandwidthProbe(size_t bytes) {
   const size_t before = current_rss_bytes();
   n_ = bytes / sizeof(float) / 64 * 64;  // whole cache lines
@@ -27,7 +51,15 @@ BandwidthProbe::BandwidthProbe(size_t bytes) {
   }
   madvise(mem, n_ * sizeof(float), MADV_HUGEPAGE);
   p_ = static_cast<float*>(mem);
-  parallel_for(long(n_), [&](long b, long e) { std::fill(p_ + b, p_ + e, 1.f); });
+  // Filled (and faulted in) by all threads; bulk, as a pass (below).
+  std::atomic<long> next{0};
+  const long pieces = 2L * num_threads();
+  parallel(
+      [&] {
+        for (long i; (i = next.fetch_add(1, std::memory_order_relaxed)) < pieces;)
+          std::fill(p_ + long(n_) * i / pieces, p_ + long(n_) * (i + 1) / pieces, 1.f);
+      },
+      /*bulk=*/true);
   const size_t after = current_rss_bytes();
   resident_ = after > before ? after - before : 0;
 }
@@ -39,25 +71,19 @@ BandwidthProbe::~BandwidthProbe() {
 double BandwidthProbe::pass() {
   std::atomic<double> sink{0};
   const float* p = p_;
+  // 2 * threads contiguous pieces of whole cache lines from a counter. A bulk call: a pass
+  // lasts milliseconds, and its final join (waiting for the other thread's last piece)
+  // must not count as a preempted worker and send the pool's next calls (the decode being
+  // measured) to one thread.
+  const long lines = long(n_) / 64, pieces = std::min<long>(lines, 2L * num_threads());
+  std::atomic<long> next{0};
   Timer t;
-  parallel_for(long(n_) / 64, [&](long b, long e) {  // pieces of whole cache lines
-    float s = 0;
-#if LR_HAVE_AVX2
-    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-    for (long i = b * 64; i < e * 64; i += 32) {
-      a0 = _mm256_add_ps(a0, _mm256_load_ps(p + i));
-      a1 = _mm256_add_ps(a1, _mm256_load_ps(p + i + 8));
-      a2 = _mm256_add_ps(a2, _mm256_load_ps(p + i + 16));
-      a3 = _mm256_add_ps(a3, _mm256_load_ps(p + i + 24));
-    }
-    s = simd::hsum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
-#else
-    for (long i = b * 64; i < e * 64; ++i) s += p[i];
-#endif
-    double cur = sink.load();
-    while (!sink.compare_exchange_weak(cur, cur + s)) {
-    }
-  });
+  parallel(
+      [&] {
+        for (long i; (i = next.fetch_add(1, std::memory_order_relaxed)) < pieces;)
+          add_lines(p, lines * i / pieces, lines * (i + 1) / pieces, sink);
+      },
+      /*bulk=*/true);
   const double sec = t.seconds();
   sum_ = sink.load();
   return sec;
