@@ -17,6 +17,7 @@
 #include "kernels/cpu/linear.h"
 #include "kernels/cpu/rmsnorm.h"
 #include "kernels/cpu/rope.h"
+#include "kernels/cpu/simd.h"
 #include "kernels/cpu/softmax.h"
 #include "kernels/cpu/swiglu.h"
 
@@ -371,6 +372,42 @@ TEST(Kernel, Argmax) {
   EXPECT_EQ(argmax(v.data(), 5), 4);
 }
 
+#if LR_HAVE_AVX2
+// The online softmax's running max (the result would hide a wrong one: it cancels out).
+TEST(Kernel, SimdHorizontalMax) {
+  for (int lane = 0; lane < 8; ++lane) {
+    float v[8];
+    for (int i = 0; i < 8; ++i) v[i] = -100.f - float(i);
+    v[lane] = -3.5f;
+    EXPECT_EQ(simd::hmax(_mm256_loadu_ps(v)), -3.5f) << lane;
+  }
+}
+#endif
+
+// The cache layout of attention.h, element by element, and kv_load as kv_store's inverse.
+TEST(Kernel, KVCacheLayout) {
+  const int n_kv = 2, d = 8, cap = kv_capacity(70);
+  ASSERT_EQ(cap, 128);
+  std::vector<float> K(size_t(cap) * n_kv * d, -1.f), V(K.size(), -1.f);
+  std::vector<float> k(n_kv * d), v(n_kv * d), k2(k.size()), v2(v.size());
+  for (int p : {0, 5, 63, 64, 69}) {
+    for (int i = 0; i < n_kv * d; ++i) {
+      k[size_t(i)] = float(1000 * p + i);
+      v[size_t(i)] = float(-1000 * p - i);
+    }
+    kv_store(K.data(), V.data(), cap, n_kv, d, p, k.data(), v.data());
+    for (int g = 0; g < n_kv; ++g)
+      for (int c = 0; c < d; ++c) {
+        EXPECT_EQ(K[(size_t(g) * cap + p / 64 * 64) * d + size_t(c) * 64 + p % 64],
+                  k[size_t(g) * d + c]);
+        EXPECT_EQ(V[(size_t(g) * cap + p) * d + c], v[size_t(g) * d + c]);
+      }
+    kv_load(K.data(), V.data(), cap, n_kv, d, p, k2.data(), v2.data());
+    EXPECT_EQ(k2, k);
+    EXPECT_EQ(v2, v);
+  }
+}
+
 // Causal GQA over a cache: some queries new (decode-like), positions with gaps in T_new.
 TEST(Kernel, AttentionCausalGqa) {
   // 14/2: Qwen2.5-0.5B's 7 q heads per kv head; a decode step's 7 rows are 4 + 3 (tail).
@@ -384,8 +421,15 @@ TEST(Kernel, AttentionCausalGqa) {
         auto q = randv(size_t(T_new) * nq * d, 14, 2.f);
         auto K = randv(size_t(Tc) * nkv * d, 15, 2.f);
         auto V = randv(size_t(Tc) * nkv * d, 16);
+        // Into the cache layout, from row-major [pos][nkv * d].
+        const int cap = kv_capacity(Tc);
+        std::vector<float> Kc(size_t(cap) * nkv * d), Vc(Kc.size());
+        for (int p = 0; p < Tc; ++p)
+          kv_store(Kc.data(), Vc.data(), cap, nkv, d, p, K.data() + size_t(p) * nkv * d,
+                   V.data() + size_t(p) * nkv * d);
         std::vector<float> out(size_t(T_new) * nq * d);
-        attention_causal(q.data(), T_new, pos.data(), K.data(), V.data(), nq, nkv, d, out.data());
+        attention_causal(q.data(), T_new, pos.data(), Kc.data(), Vc.data(), cap, nq, nkv, d,
+                         out.data());
         std::vector<double> ref(out.size());
         for (int i = 0; i < T_new; ++i)
           for (int h = 0; h < nq; ++h) {

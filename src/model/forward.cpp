@@ -152,8 +152,8 @@ const int* InferenceSession::attention_inputs(int l, const float* h,
       const int p = s.positions[t];
       LR_CHECK(p >= 0 && p < s.cache->max_T(), "block ", l, ": position ", p,
                " outside the cache [0, ", s.cache->max_T(), ")");
-      std::memcpy(kc + size_t(p) * kvd, k_.data() + size_t(row) * kvd, sizeof(float) * kvd);
-      std::memcpy(vc + size_t(p) * kvd, v_.data() + size_t(row) * kvd, sizeof(float) * kvd);
+      kv_store(kc, vc, s.cache->capacity(), c.n_kv_heads, c.head_dim, p,
+               k_.data() + size_t(row) * kvd, v_.data() + size_t(row) * kvd);
     }
   }
   return pos;
@@ -185,7 +185,8 @@ void InferenceSession::run_block(int l, float* h, std::span<const KVSegment> seg
   int row = 0;
   for (const KVSegment& s : segs) {
     attention_causal(q_.data() + size_t(row) * qd, s.T, s.positions, s.cache->k(l), s.cache->v(l),
-                     c.n_heads, c.n_kv_heads, c.head_dim, att_.data() + size_t(row) * qd);
+                     s.cache->capacity(), c.n_heads, c.n_kv_heads, c.head_dim,
+                     att_.data() + size_t(row) * qd);
     row += s.T;
   }
   project(l, Proj::O, att_.data(), T, h, /*accumulate=*/true);

@@ -1,6 +1,7 @@
 #pragma once
-// Keys and values of every block for the positions seen so far. Row t of a layer holds
-// position t, so attention at position p reads rows 0..p of that layer.
+// Keys and values of every block for the positions seen so far, per layer in the layout the
+// attention kernel reads (kernels/cpu/attention.h: per kv head, keys in transposed tiles of
+// 64 positions, values as rows), for capacity() >= max_T positions.
 #include <memory>
 #include <vector>
 
@@ -14,6 +15,7 @@ class KVCache {
   int n_layers() const { return int(k_.size()); }
   int kv_dim() const { return kv_dim_; }
   int max_T() const { return max_T_; }
+  int capacity() const { return cap_; }  // max_T rounded up to whole key tiles
 
   float* k(int layer) { return k_[layer].get(); }
   float* v(int layer) { return v_[layer].get(); }
@@ -26,7 +28,7 @@ class KVCache {
   void reset() { len = 0; }
 
  private:
-  int kv_dim_ = 0, max_T_ = 0;
+  int kv_dim_ = 0, max_T_ = 0, cap_ = 0;
   // Uninitialised on purpose: pages are only touched (and committed) as positions fill.
   std::vector<std::unique_ptr<float[]>> k_, v_;
 };

@@ -14,15 +14,15 @@ namespace lr {
 
 namespace {
 
-// Keys per tile: the tile's scores and transposed keys stay in L1.
-constexpr int kKT = 64;
+// Keys per tile: the tile's scores and keys stay in L1.
+constexpr int kKT = kKVTile;
 // Rows (query x head) per work item: the q heads of one kv head share every key tile, so
 // a tile of K/V is loaded once for ~kRows rows of scores (small GEMMs instead of dots).
 constexpr int kRows = 48;
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
 struct Scratch {
-  std::vector<float> qs, kt, s, o, m, l;
+  std::vector<float> qs, s, o, m, l;
   std::vector<int> lim;  // per row: last key position it may see
 };
 
@@ -149,7 +149,17 @@ void accumulate_pv(const float* p, const float* v, size_t vs, int R, int d, int 
 // Leaves p = exp(s - m_new) (0 where masked) in s.
 void softmax_tile(float* s, int n, int ntp, float& m, float& l, float* o, int d) {
   float mt = kNegInf;
-  for (int j = 0; j < n; ++j) mt = std::max(mt, s[j]);
+  int j0 = 0;
+#if LR_HAVE_AVX2
+  // Vectorised by hand: std::max's NaN rules keep the compiler from it, and this scalar
+  // loop was ~40 % of the kernel's own time in a decode at 4000 keys (perf).
+  if (n >= 8) {
+    __m256 vmax = _mm256_loadu_ps(s);
+    for (j0 = 8; j0 + 8 <= n; j0 += 8) vmax = _mm256_max_ps(vmax, _mm256_loadu_ps(s + j0));
+    mt = simd::hmax(vmax);
+  }
+#endif
+  for (; j0 < n; ++j0) mt = std::max(mt, s[j0]);
   const float m_new = std::max(m, mt);
   const float corr = std::exp(m - m_new);  // exactly 0 on the first tile (m = -inf)
   int j = 0;
@@ -172,46 +182,33 @@ void softmax_tile(float* s, int n, int ntp, float& m, float& l, float* o, int d)
   m = m_new;
 }
 
-// kt[c][j] = k[j][c] for keys j < nt (rows of stride ks), 0 for nt <= j < ntp.
-void transpose_keys(const float* k, size_t ks, int nt, int ntp, int d, float* kt) {
-  int j = 0;
-#if LR_HAVE_AVX2
-  if (d % 8 == 0)
-    for (; j + 8 <= nt; j += 8)  // 8 keys x 8 dims at a time, in registers
-      for (int c = 0; c < d; c += 8) {
-        __m256 r[8];
-        for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(k + size_t(j + i) * ks + c);
-        simd::transpose8(r);
-        for (int i = 0; i < 8; ++i) _mm256_storeu_ps(kt + size_t(c + i) * kKT + j, r[i]);
-      }
-#endif
-  for (; j < ntp; ++j)
-    for (int c = 0; c < d; ++c) kt[size_t(c) * kKT + j] = j < nt ? k[size_t(j) * ks + c] : 0.f;
-}
-
-// Asks for rows [0, n) of K and V (d floats each, row stride rs) to be brought into cache.
-void prefetch_tile(const float* k, const float* v, size_t rs, int n, int d) {
-#if LR_HAVE_AVX2
-  for (int j = 0; j < n; ++j)
-    for (int c = 0; c < d; c += 16) {
-      _mm_prefetch(reinterpret_cast<const char*>(k + size_t(j) * rs + c), _MM_HINT_T0);
-      _mm_prefetch(reinterpret_cast<const char*>(v + size_t(j) * rs + c), _MM_HINT_T0);
-    }
-#else
-  (void)k, (void)v, (void)rs, (void)n, (void)d;
-#endif
-}
-
 }  // namespace
 
+void kv_store(float* K, float* V, int cap, int n_kv, int d, int p, const float* k, const float* v) {
+  for (int g = 0; g < n_kv; ++g) {
+    float* kt = K + (size_t(g) * cap + size_t(p / kKT) * kKT) * d + p % kKT;
+    for (int c = 0; c < d; ++c) kt[size_t(c) * kKT] = k[size_t(g) * d + c];
+    std::copy(v + size_t(g) * d, v + size_t(g + 1) * d, V + (size_t(g) * cap + p) * d);
+  }
+}
+
+void kv_load(const float* K, const float* V, int cap, int n_kv, int d, int p, float* k, float* v) {
+  for (int g = 0; g < n_kv; ++g) {
+    const float* kt = K + (size_t(g) * cap + size_t(p / kKT) * kKT) * d + p % kKT;
+    for (int c = 0; c < d; ++c) k[size_t(g) * d + c] = kt[size_t(c) * kKT];
+    std::copy(V + (size_t(g) * cap + p) * d, V + (size_t(g) * cap + p + 1) * d, v + size_t(g) * d);
+  }
+}
+
 void attention_causal(const float* q, int T_new, const int* pos, const float* K, const float* V,
-                      int n_q, int n_kv, int d, float* out) {
+                      int cap, int n_q, int n_kv, int d, float* out) {
   LR_CHECK(d > 0 && d <= kMaxHeadDim, "attention: head_dim ", d, " unsupported");
+  LR_CHECK(cap > 0 && cap % kKT == 0, "attention: cache of ", cap, " positions is not whole tiles");
   LR_CHECK(n_kv > 0 && n_q % n_kv == 0, "attention: ", n_q, " q heads not a multiple of ", n_kv,
            " kv heads");
   if (T_new <= 0) return;
   const int group = n_q / n_kv;
-  const int q_stride = n_q * d, kv_stride = n_kv * d;
+  const int q_stride = n_q * d;
   const float scale = float(1.0 / std::sqrt(double(d)));
   // Work item: (kv head, tile of qt consecutive queries) -> qt * group rows.
   const int qt = std::max(1, std::min(T_new, kRows / group));
@@ -219,6 +216,7 @@ void attention_causal(const float* q, int T_new, const int* pos, const float* K,
   const long items = long(n_tiles) * n_kv;
   int max_pos = 0;
   for (int i = 0; i < T_new; ++i) max_pos = std::max(max_pos, pos[i]);
+  LR_CHECK(max_pos < cap, "attention: position ", max_pos, " outside the cache of ", cap);
   // Threads only pay off past a few tens of thousands of multiply-adds.
   const long work = long(T_new) * n_q * (max_pos + 1) * d;
   std::atomic<long> next{0};
@@ -227,7 +225,6 @@ void attention_causal(const float* q, int T_new, const int* pos, const float* K,
     thread_local Scratch sc;
     const int R = qt * group;
     sc.qs.resize(size_t(R) * d);
-    sc.kt.resize(size_t(d) * kKT);
     sc.s.resize(size_t(R) * kKT);
     sc.o.resize(size_t(R) * d);
     sc.m.resize(R);
@@ -252,18 +249,14 @@ void attention_causal(const float* q, int T_new, const int* pos, const float* K,
           std::fill(sc.o.begin() + size_t(r) * d, sc.o.begin() + size_t(r + 1) * d, 0.f);
         }
       for (int a = 0; a < nq; ++a) kmax = std::max(kmax, pos[i0 + a]);
-      const float* kb = K + size_t(g) * d;
-      const float* vb = V + size_t(g) * d;
+      const float* kh = K + size_t(g) * cap * d;  // head g's key tiles, then
+      const float* vh = V + size_t(g) * cap * d;  // its value rows
       for (int t0 = 0; t0 <= kmax; t0 += kKT) {
         const int nt = std::min(kKT, kmax + 1 - t0);
-        // Decoding finds K/V cold (the weights' stream evicts them), and one head's rows
-        // are strided: fetch the next tile while this one computes.
-        if (t0 + kKT <= kmax)
-          prefetch_tile(kb + size_t(t0 + kKT) * kv_stride, vb + size_t(t0 + kKT) * kv_stride,
-                        size_t(kv_stride), std::min(kKT, kmax + 1 - (t0 + kKT)), d);
+        // Columns nt..ntp-1 of a last partial tile are scored too (not yet written): their
+        // scores are dropped by softmax_tile, which zeroes p past each row's limit.
         const int ntp = (nt + 15) / 16 * 16;
-        transpose_keys(kb + size_t(t0) * kv_stride, size_t(kv_stride), nt, ntp, d, sc.kt.data());
-        scores(sc.qs.data(), sc.kt.data(), rows, d, ntp, sc.s.data());
+        scores(sc.qs.data(), kh + size_t(t0) * d, rows, d, ntp, sc.s.data());
         for (int r = 0; r < rows; ++r) {
           const int n = std::min(nt, std::max(0, sc.lim[r] - t0 + 1));
           float* sr = sc.s.data() + size_t(r) * kKT;
@@ -273,8 +266,7 @@ void attention_causal(const float* q, int T_new, const int* pos, const float* K,
           }
           softmax_tile(sr, n, ntp, sc.m[r], sc.l[r], sc.o.data() + size_t(r) * d, d);
         }
-        accumulate_pv(sc.s.data(), vb + size_t(t0) * kv_stride, size_t(kv_stride), rows, d, nt,
-                      sc.o.data());
+        accumulate_pv(sc.s.data(), vh + size_t(t0) * d, size_t(d), rows, d, nt, sc.o.data());
       }
       for (int a = 0; a < nq; ++a)
         for (int hh = 0; hh < group; ++hh) {
