@@ -182,6 +182,19 @@ void softmax_tile(float* s, int n, int ntp, float& m, float& l, float* o, int d)
   m = m_new;
 }
 
+// Asks for a key tile (all of it: keys are transposed, so even a partial tile spans the
+// whole [d][kKT] block) and its first nt value rows (d floats each) to be brought into cache.
+void prefetch_tile(const float* kt, const float* v, int d, int nt) {
+#if LR_HAVE_AVX2
+  for (size_t i = 0; i < size_t(kKT) * d; i += 16)
+    _mm_prefetch(reinterpret_cast<const char*>(kt + i), _MM_HINT_T0);
+  for (size_t i = 0; i < size_t(nt) * d; i += 16)
+    _mm_prefetch(reinterpret_cast<const char*>(v + i), _MM_HINT_T0);
+#else
+  (void)kt, (void)v, (void)d, (void)nt;
+#endif
+}
+
 }  // namespace
 
 void kv_store(float* K, float* V, int cap, int n_kv, int d, int p, const float* k, const float* v) {
@@ -256,6 +269,11 @@ void attention_causal(const float* q, int T_new, const int* pos, const float* K,
         // Columns nt..ntp-1 of a last partial tile are scored too (not yet written): their
         // scores are dropped by softmax_tile, which zeroes p past each row's limit.
         const int ntp = (nt + 15) / 16 * 16;
+        // Decoding finds K/V cold (the weights' stream evicts them): fetch the next tile's
+        // keys and values while this one computes.
+        if (t0 + kKT <= kmax)
+          prefetch_tile(kh + size_t(t0 + kKT) * d, vh + size_t(t0 + kKT) * d, d,
+                        std::min(kKT, kmax + 1 - (t0 + kKT)));
         scores(sc.qs.data(), kh + size_t(t0) * d, rows, d, ntp, sc.s.data());
         for (int r = 0; r < rows; ++r) {
           const int n = std::min(nt, std::max(0, sc.lim[r] - t0 + 1));
