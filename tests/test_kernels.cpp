@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <cmath>
+#include <limits>
 #include <random>
 #include <utility>
 #include <vector>
@@ -17,7 +18,6 @@
 #include "kernels/cpu/linear.h"
 #include "kernels/cpu/rmsnorm.h"
 #include "kernels/cpu/rope.h"
-#include "kernels/cpu/simd.h"
 #include "kernels/cpu/softmax.h"
 #include "kernels/cpu/swiglu.h"
 
@@ -372,17 +372,17 @@ TEST(Kernel, Argmax) {
   EXPECT_EQ(argmax(v.data(), 5), 4);
 }
 
-#if LR_HAVE_AVX2
-// The online softmax's running max (the result would hide a wrong one: it cancels out).
-TEST(Kernel, SimdHorizontalMax) {
-  for (int lane = 0; lane < 8; ++lane) {
-    float v[8];
-    for (int i = 0; i < 8; ++i) v[i] = -100.f - float(i);
-    v[lane] = -3.5f;
-    EXPECT_EQ(simd::hmax(_mm256_loadu_ps(v)), -3.5f) << lane;
-  }
+// The online softmax's running max (its result would hide a wrong one: it cancels out).
+TEST(Kernel, RowMax) {
+  EXPECT_EQ(row_max(nullptr, 0), -std::numeric_limits<float>::infinity());
+  for (int n : {1, 7, 8, 9, 16, 23, 64})
+    for (int at = 0; at < n; ++at) {
+      std::vector<float> v(static_cast<size_t>(n));
+      for (int i = 0; i < n; ++i) v[size_t(i)] = -100.f - float(i);
+      v[size_t(at)] = -3.5f;
+      EXPECT_EQ(row_max(v.data(), n), -3.5f) << "n " << n << " at " << at;
+    }
 }
-#endif
 
 // The cache layout of attention.h, element by element, and kv_load as kv_store's inverse.
 TEST(Kernel, KVCacheLayout) {

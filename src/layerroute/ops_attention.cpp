@@ -64,7 +64,7 @@ float scale_bias_max(float* s, const float* bias, int n, float scale) {
     _mm256_storeu_ps(s + j, x);
     vm = _mm256_max_ps(vm, x);
   }
-  mx = simd::hmax8(vm);
+  mx = simd::hmax(vm);
 #endif
   for (; j < n; ++j) {
     s[j] = s[j] * scale + bias[j];

@@ -4,26 +4,13 @@
 #include <cmath>
 #include <cstring>
 
+#include "kernels/cpu/softmax.h"
 #include "layerroute/ops.h"
 #include "layerroute/ops_simd.h"
 
 namespace lr::ops {
 
 namespace {
-
-float row_max(const float* x, int n) {
-  int j = 0;
-  float mx = x[0];
-#ifdef __AVX2__
-  if (n >= 8) {
-    __m256 vm = _mm256_loadu_ps(x);
-    for (j = 8; j + 8 <= n; j += 8) vm = _mm256_max_ps(vm, _mm256_loadu_ps(x + j));
-    mx = simd::hmax8(vm);
-  }
-#endif
-  for (; j < n; ++j) mx = x[j] > mx ? x[j] : mx;
-  return mx;
-}
 
 // x[j] = exp(x[j] - sub), kept for the gradient; returns the sum, accumulated in float
 // lanes over blocks of 1024 and across blocks in double.

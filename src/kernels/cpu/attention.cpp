@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "core/threads.h"
 #include "kernels/cpu/simd.h"
+#include "kernels/cpu/softmax.h"
 
 namespace lr {
 
@@ -148,18 +149,7 @@ void accumulate_pv(const float* p, const float* v, size_t vs, int R, int d, int 
 // Online-softmax update of row state (m, l, o) with one tile of scores s (valid j < n).
 // Leaves p = exp(s - m_new) (0 where masked) in s.
 void softmax_tile(float* s, int n, int ntp, float& m, float& l, float* o, int d) {
-  float mt = kNegInf;
-  int j0 = 0;
-#if LR_HAVE_AVX2
-  // Vectorised by hand: std::max's NaN rules keep the compiler from it, and this scalar
-  // loop was ~40 % of the kernel's own time in a decode at 4000 keys (perf).
-  if (n >= 8) {
-    __m256 vmax = _mm256_loadu_ps(s);
-    for (j0 = 8; j0 + 8 <= n; j0 += 8) vmax = _mm256_max_ps(vmax, _mm256_loadu_ps(s + j0));
-    mt = simd::hmax(vmax);
-  }
-#endif
-  for (; j0 < n; ++j0) mt = std::max(mt, s[j0]);
+  const float mt = row_max(s, n);
   const float m_new = std::max(m, mt);
   const float corr = std::exp(m - m_new);  // exactly 0 on the first tile (m = -inf)
   int j = 0;
