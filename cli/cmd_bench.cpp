@@ -77,7 +77,6 @@ struct Speeds {
   double prefill_sgemm[2] = {0, 0};  // FLOP/s
   double decode_tok_s = 0, decode_blocks = 0;
   double decode_ceiling_tok_s = 0;  // those bytes at those rates
-  double decode_bw_beside = 0;      // bytes/s of those probes, weighted by the bytes read
   std::string decode_gates;
 };
 constexpr int kPrefillSizes[2] = {128, 512};
@@ -124,7 +123,7 @@ class DecodeRun {
     s_.reset();
     next_ = argmax(s_.prefill(random_ids(prompt, c.vocab, 99)).data(), c.vocab);
   }
-  // n tokens; sec_per_byte: the read rate of the sum over the weights just before.
+  // n tokens; sec_per_byte: the bandwidth probed just before.
   void step(int n, double sec_per_byte) {
     RoutedSession* rs = s_.routed();
     double blocks = 0;
@@ -136,14 +135,12 @@ class DecodeRun {
     seconds_ += t.seconds();
     tokens_ += n;
     blocks_ += blocks;
-    read_bytes_ += n * bytes_.head + blocks * bytes_.block;
     ceiling_s_ += sec_per_byte * (n * bytes_.head + blocks * bytes_.block);
   }
   void report(Speeds* r) const {
     r->decode_tok_s = double(tokens_) / seconds_;
     r->decode_blocks = blocks_ / double(std::max(tokens_, 1L));
     r->decode_ceiling_tok_s = ceiling_s_ > 0 ? double(tokens_) / ceiling_s_ : 0;
-    r->decode_bw_beside = ceiling_s_ > 0 ? read_bytes_ / ceiling_s_ : 0;
     if (RoutedSession* rs = s_.routed()) r->decode_gates = rs->gate_string();
   }
 
@@ -153,7 +150,7 @@ class DecodeRun {
   DecodeBytes bytes_;
   int next_ = 0;
   long tokens_ = 0;
-  double seconds_ = 0, blocks_ = 0, read_bytes_ = 0, ceiling_s_ = 0;
+  double seconds_ = 0, blocks_ = 0, ceiling_s_ = 0;
 };
 
 // Decode speed of one session, or of a routed session and its all-open twin in slices of
@@ -184,7 +181,6 @@ void keep_best_decode(Speeds* best, const Speeds& r) {
     best->decode_tok_s = r.decode_tok_s;
     best->decode_blocks = r.decode_blocks;
     best->decode_ceiling_tok_s = r.decode_ceiling_tok_s;
-    best->decode_bw_beside = r.decode_bw_beside;
     best->decode_gates = r.decode_gates;
   }
 }
@@ -362,7 +358,10 @@ void register_bench(CLI::App& app) {
          out["decode_weight_bytes_per_token"] = dec_bytes;
          out["decode_ceiling_tok_s"] = bw / dec_bytes;
          out["decode_share_of_bandwidth"] = sp.decode_tok_s / (bw / dec_bytes);
-         out["decode_bandwidth_beside_gb_s"] = sp.decode_bw_beside / 1e9;
+         // The probes' rate weighted by the bytes each slice read: the kept round read
+         // dec_bytes per token on average (decode_blocks is its mean).
+         const double bw_beside = sp.decode_ceiling_tok_s * dec_bytes;
+         out["decode_bandwidth_beside_gb_s"] = bw_beside / 1e9;
          out["decode_ceiling_beside_tok_s"] = sp.decode_ceiling_tok_s;
          out["decode_share_of_bandwidth_beside"] = sp.decode_tok_s / sp.decode_ceiling_tok_s;
          std::cout << "decode " << decode_tokens << " tokens after a " << decode_prompt
@@ -373,9 +372,8 @@ void register_bench(CLI::App& app) {
          if (route)
            std::cout << ", blocks run " << sp.decode_blocks << "/" << c.n_layers << " per step";
          std::cout << "\n    " << pct(sp.decode_tok_s / sp.decode_ceiling_tok_s)
-                   << " of the bandwidth measured before every 8 tokens ("
-                   << sp.decode_bw_beside / 1e9 << " GB/s, " << sp.decode_ceiling_tok_s
-                   << " tok/s)\n";
+                   << " of the bandwidth measured before every 8 tokens (" << bw_beside / 1e9
+                   << " GB/s, " << sp.decode_ceiling_tok_s << " tok/s)\n";
          // The probes' buffers stay resident throughout: not the inference's memory.
          const size_t probes = probe.resident_bytes() + bw_probe.resident_bytes();
          const size_t peak = peak_rss_bytes();

@@ -8,6 +8,7 @@
 
 #include "core/huge_arena.h"
 #include "model/forward.h"
+#include "routed_ref.h"
 
 namespace lr {
 namespace {
@@ -80,17 +81,11 @@ TEST(HugeArena, EmptyChunksAreUnmappedAndLargeRequestsGetTheirOwn) {
 }
 
 TEST(HugeArena, DecodePanelsLiveInTheWeightsArena) {
-  ModelConfig c;
-  c.model_type = "qwen2";
-  c.hidden = 64;
-  c.n_layers = 2;
-  c.n_heads = 4;
-  c.n_kv_heads = 2;
-  c.head_dim = 16;
-  c.intermediate = 128;
+  // Every matrix in panels: q8 needs 32-wide inputs (down's is the intermediate), and the
+  // embedding (the tied head) 4-row blocks.
+  ModelConfig c = routed_test::tiny_config(2);
+  c.intermediate = 64;
   c.vocab = 100;
-  c.tie_embeddings = true;
-  c.qkv_bias = true;
   for (WeightsDType dt : {WeightsDType::BF16, WeightsDType::Q8}) {
     const size_t before = weights_arena().stats().in_use;
     {

@@ -7,6 +7,7 @@
 #include "eval/machine_limits.h"
 #include "kernels/cpu/gemv.h"
 #include "model/forward.h"
+#include "routed_ref.h"
 
 namespace lr {
 namespace {
@@ -27,18 +28,11 @@ TEST(MachineLimits, SgemmProbeGivesARate) {
 }
 
 TEST(MachineLimits, DecodeBytesCountEveryBlockMatrixAndTheHead) {
-  ModelConfig c;
-  c.model_type = "qwen2";
-  c.hidden = 64;
-  c.n_layers = 3;
-  c.n_heads = 4;
-  c.n_kv_heads = 2;
-  c.head_dim = 16;
-  c.intermediate = 96;
+  // Every matrix in q8 panels (32-wide inputs, 4-row blocks), so the q8 count below holds.
+  ModelConfig c = routed_test::tiny_config(3);
+  c.intermediate = 64;
   c.vocab = 100;
-  c.tie_embeddings = true;
-  c.qkv_bias = true;
-  const double H = 64, qd = 64, kvd = 32, I = 96, V = 100;
+  const double H = c.hidden, qd = c.q_dim(), kvd = c.kv_dim(), I = c.intermediate, V = c.vocab;
   const double weights_per_block = qd * H + 2 * kvd * H + H * qd + 3 * H * I;
   const double bias = 4.0 * (qd + 2 * kvd) * c.n_layers;
   Model m;

@@ -26,7 +26,9 @@ struct Chunk {
   std::map<uintptr_t, size_t> free;  // start -> length, coalesced
 };
 
-struct ArenaState {
+}  // namespace
+
+struct HugeArena::State {
   mutable std::mutex mu;
   std::map<uintptr_t, Chunk> chunks;  // by base
 
@@ -104,10 +106,6 @@ struct ArenaState {
     if (e > b) madvise(reinterpret_cast<void*>(b), e - b, MADV_DONTNEED);
   }
 };
-
-}  // namespace
-
-struct HugeArena::State : ArenaState {};
 
 HugeArena::HugeArena() : s_(new State) {}
 

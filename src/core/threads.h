@@ -41,19 +41,21 @@ void parallel(F&& f, bool bulk = false) {
 }
 
 // [0, n) in about 2 * num_threads() contiguous pieces handed out in order, f(begin, end);
-// serial when !par or n < 2.
+// serial when !par or n < 2. bulk: as for parallel (long calls, outside the back-off).
 template <class F>
-void parallel_for(long n, F&& f, bool par = true) {
+void parallel_for(long n, F&& f, bool par = true, bool bulk = false) {
   const long pieces = std::min<long>(n, 2L * num_threads());
   if (!par || pieces < 2) {
     if (n > 0) f(0L, n);
     return;
   }
   std::atomic<long> next{0};
-  parallel([&] {
-    for (long i; (i = next.fetch_add(1, std::memory_order_relaxed)) < pieces;)
-      f(n * i / pieces, n * (i + 1) / pieces);
-  });
+  parallel(
+      [&] {
+        for (long i; (i = next.fetch_add(1, std::memory_order_relaxed)) < pieces;)
+          f(n * i / pieces, n * (i + 1) / pieces);
+      },
+      bulk);
 }
 
 }  // namespace lr

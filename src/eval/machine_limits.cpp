@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cstring>
 
 #include "core/rss.h"
 #include "core/threads.h"
@@ -52,14 +51,8 @@ BandwidthProbe::BandwidthProbe(size_t bytes) {
   madvise(mem, n_ * sizeof(float), MADV_HUGEPAGE);
   p_ = static_cast<float*>(mem);
   // Filled (and faulted in) by all threads; bulk, as a pass (below).
-  std::atomic<long> next{0};
-  const long pieces = 2L * num_threads();
-  parallel(
-      [&] {
-        for (long i; (i = next.fetch_add(1, std::memory_order_relaxed)) < pieces;)
-          std::fill(p_ + long(n_) * i / pieces, p_ + long(n_) * (i + 1) / pieces, 1.f);
-      },
-      /*bulk=*/true);
+  parallel_for(
+      long(n_), [&](long b, long e) { std::fill(p_ + b, p_ + e, 1.f); }, true, /*bulk=*/true);
   const size_t after = current_rss_bytes();
   resident_ = after > before ? after - before : 0;
 }
@@ -71,19 +64,12 @@ BandwidthProbe::~BandwidthProbe() {
 double BandwidthProbe::pass() {
   std::atomic<double> sink{0};
   const float* p = p_;
-  // 2 * threads contiguous pieces of whole cache lines from a counter. A bulk call: a pass
-  // lasts milliseconds, and its final join (waiting for the other thread's last piece)
-  // must not count as a preempted worker and send the pool's next calls (the decode being
-  // measured) to one thread.
-  const long lines = long(n_) / 64, pieces = std::min<long>(lines, 2L * num_threads());
-  std::atomic<long> next{0};
+  // Pieces of whole cache lines. A bulk call: a pass lasts milliseconds, and its final join
+  // (waiting for the other thread's last piece) must not count as a preempted worker and
+  // send the pool's next calls (the decode being measured) to one thread.
   Timer t;
-  parallel(
-      [&] {
-        for (long i; (i = next.fetch_add(1, std::memory_order_relaxed)) < pieces;)
-          add_lines(p, lines * i / pieces, lines * (i + 1) / pieces, sink);
-      },
-      /*bulk=*/true);
+  parallel_for(
+      long(n_) / 64, [&](long b, long e) { add_lines(p, b, e, sink); }, true, /*bulk=*/true);
   const double sec = t.seconds();
   sum_ = sink.load();
   return sec;
@@ -115,20 +101,10 @@ double linear_bytes(const Linear& L) {
   return b;
 }
 
-namespace {
-
-template <class F>
-void for_decode_linears(const Model& m, F&& f) {
-  f(m.weights.head());
-  for (const auto& l : m.weights.layers)
-    for (const Linear* L : {&l.q, &l.k, &l.v, &l.o, &l.gate, &l.up, &l.down}) f(*L);
-}
-
-}  // namespace
-
 double decode_bytes(const Model& m) {
-  double b = 0;
-  for_decode_linears(m, [&](const Linear& L) { b += linear_bytes(L); });
+  double b = linear_bytes(m.weights.head());
+  for (const auto& l : m.weights.layers)
+    for (const Linear* L : {&l.q, &l.k, &l.v, &l.o, &l.gate, &l.up, &l.down}) b += linear_bytes(*L);
   return b;
 }
 

@@ -5,7 +5,6 @@
 // far faster than the next ones), so besides the once-per-run figures there are probes
 // cheap enough to run beside each measurement, on buffers kept for the whole run.
 #include <cstddef>
-#include <cstdint>
 #include <vector>
 
 namespace lr {
