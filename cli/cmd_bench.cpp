@@ -265,6 +265,7 @@ void register_bench(CLI::App& app) {
                   "positive");
          Json out;
          out["threads"] = num_threads();
+         out["env"] = threading_env();
          const double bw = read_bandwidth_1gib();
          // Kept for the whole run: the probes beside each prefill and each few decoded tokens
          // allocate nothing. 256 MiB (8x the L3) reads as fast as 1 GiB here.

@@ -31,6 +31,7 @@ void register_bench_train(CLI::App& app) {
                           Json j = r.to_json();
                           j["model"] = o.model_dir.empty() ? "random:" + preset : o.model_dir;
                           j["all_open"] = o.all_open;
+                          j["env"] = threading_env();
                           std::cout << j.dump(2) << "\n";
                           if (!json_out.empty()) write_file_atomic(json_out, j.dump(2) + "\n");
                           return 0;

@@ -1,5 +1,7 @@
 #include "cli/commands.h"
 
+#include <cstdlib>
+
 namespace lr::cli {
 
 // Each command file provides one of these.
@@ -38,6 +40,15 @@ int run_selected(CLI::App& app) {
   for (auto& c : registry())
     if (c.app->parsed()) return c.run();
   return 1;
+}
+
+Json threading_env() {
+  Json j = Json::object();
+  for (const char* name : {"OMP_WAIT_POLICY", "OPENBLAS_THREAD_TIMEOUT"}) {
+    const char* v = std::getenv(name);
+    j[name] = v ? v : "";
+  }
+  return j;
 }
 
 }  // namespace lr::cli

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "io/json.h"
+
 namespace lr::cli {
 
 struct Command {
@@ -16,5 +18,9 @@ struct Command {
 std::vector<Command>& registry();
 void register_all(CLI::App& app);
 int run_selected(CLI::App& app);
+
+// The threading settings this process runs under (main.cpp sets the defaults), for benchmark
+// JSON: {"OMP_WAIT_POLICY": ..., "OPENBLAS_THREAD_TIMEOUT": ...}, "" where unset.
+Json threading_env();
 
 }  // namespace lr::cli

@@ -5,18 +5,27 @@
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <iostream>
+#include <utility>
 
 #include "cli/commands.h"
 #include "core/error.h"
 
 int main(int argc, char** argv) {
-  // OpenMP (our kernels) and OpenBLAS (its own pthreads) alternate on the same cores; if
-  // OpenMP's idle threads spin they steal the cores BLAS needs (up to 2.8x slower on 2
-  // cores). libgomp reads OMP_WAIT_POLICY only at start-up, so set it and re-exec once.
-  if (std::getenv("OMP_WAIT_POLICY") == nullptr) {
-    setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
-    execv("/proc/self/exe", argv);  // only returns on failure: carry on with the default
-  }
+  // OpenMP (our kernels) and OpenBLAS (its own pthreads) alternate on the same cores in
+  // training. If OpenMP's idle threads spin they steal the cores BLAS needs (up to 2.8x
+  // slower on 2 cores). OpenBLAS's idle workers in turn call sched_yield for 2^28 cycles
+  // after each GEMM, through our kernels between GEMMs; 2^4 puts them to sleep at once
+  // (training steps 7-8 % faster on 2 cores; waking them costs microseconds per GEMM of
+  // milliseconds). Both libraries read these only at start-up, so set what the user has
+  // not and re-exec once.
+  bool missing = false;
+  for (const auto& [name, value] :
+       {std::pair{"OMP_WAIT_POLICY", "PASSIVE"}, std::pair{"OPENBLAS_THREAD_TIMEOUT", "4"}})
+    if (std::getenv(name) == nullptr) {
+      setenv(name, value, 1);
+      missing = true;
+    }
+  if (missing) execv("/proc/self/exe", argv);  // only returns on failure: carry on
   CLI::App app{"layerroute: input-conditioned adaptive layer skipping (LoRA + routers)"};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Show help for every subcommand");

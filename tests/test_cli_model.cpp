@@ -137,7 +137,13 @@ TEST(CliInitRandom, TinyModelRunsThroughEveryCommand) {
     EXPECT_GT(b["training"][shape]["tok_s"].get<double>(), 0) << shape;
     EXPECT_GT(b["training"][shape]["peak_rss_bytes"].get<double>(), 0) << shape;
     EXPECT_GT(b["training"][shape]["limit_share"].get<double>(), 0) << shape;
+    // The binary sets what the caller left unset: OpenBLAS's idle workers sleep at once
+    // instead of yielding through our kernels between GEMMs.
+    const char* timeout = std::getenv("OPENBLAS_THREAD_TIMEOUT");
+    EXPECT_EQ(b["training"][shape]["env"]["OPENBLAS_THREAD_TIMEOUT"], timeout ? timeout : "4");
   }
+  const char* policy = std::getenv("OMP_WAIT_POLICY");
+  EXPECT_EQ(b["env"]["OMP_WAIT_POLICY"], policy ? policy : "PASSIVE");
 
   auto two = run_cli("generate --model " + dir.string() + " --prompt a --ids 1");
   EXPECT_EQ(two.rc, 1);

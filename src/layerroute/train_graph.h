@@ -44,7 +44,7 @@ struct TrainOptions {
   float lambda = 1.0f;
   float threshold = 0.5f;
   uint64_t seed = 0;   // keys the LoRA dropout masks
-  int ce_chunk = 128;  // target rows per LM-head chunk (OpenBLAS is at full rate from M 128)
+  int ce_chunk = 256;  // target rows per LM-head chunk
   std::vector<unsigned char> fixed_mask;  // TrainGate::Fixed: one 0/1 per block
 };
 
