@@ -1,6 +1,7 @@
 // Naive twins of the vectorised training kernels: exp, the small GEMM, blocked attention at
 // a shape that crosses query blocks and vector tails, SwiGLU tails, and LoRA backward over a
-// slice of the rows (the dropout mask must follow the slice's offset).
+// slice of the rows (the dropout mask must follow the slice's offset); the vectorised
+// dropout against the scalar counter-based draw, element by element.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -9,6 +10,7 @@
 
 #include "grad_check_util.h"
 #include "layerroute/ops.h"
+#include "layerroute/rng.h"
 
 namespace lr {
 
@@ -130,6 +132,34 @@ TEST(GradKernels, BlockedAttentionMatchesNaive) {
       ASSERT_NEAR(a[i], b[i], 2e-5 * (1 + std::fabs(b[i]))) << what << " " << i;
   };
   close(out, o, "out"), close(gq, dq, "dq"), close(gk, dk, "dk"), close(gv, dv, "dv");
+}
+
+// 8 draws at a time through an emulated 64-bit multiply: the very same mask and values as
+// the scalar uniform_at, at any offset, length (vector tails) and rate, including p whose
+// threshold p * 2^24 is not an integer and p exactly equal to a draw.
+TEST(GradKernels, DropoutMatchesScalarDraws) {
+  for (float rate : {0.05f, 0.5f, 0.f, 1e-7f, -1.f, 0.999f})
+    for (uint64_t first : {uint64_t(0), uint64_t(3), uint64_t(1) << 40})
+      for (size_t n : {size_t(1), size_t(7), size_t(8), size_t(13), size_t(4099)}) {
+        const uint64_t key = mix_key(uint64_t(n), first) ^ uint64_t(rate * 1e6f);
+        // -1: p equal to the last element's own draw, which must be kept (u >= p).
+        const float p = rate >= 0.f ? rate : uniform_at(key, first + n - 1);
+        std::vector<float> x = to_f(random_vec(n, 11 + n));
+        std::vector<float> y(n, -1.f);
+        ops::dropout(x.data(), y.data(), n, p, key, first);
+        const float keep_scale = 1.f / (1.f - p);
+        size_t dropped = 0;
+        for (size_t i = 0; i < n; ++i) {
+          const bool keep = uniform_at(key, first + i) >= p;
+          dropped += keep ? 0 : 1;
+          ASSERT_EQ(y[i], keep ? x[i] * keep_scale : 0.f)
+              << "p " << p << " first " << first << " n " << n << " i " << i;
+        }
+        if (p == 0.5f && n == 4099) {
+          EXPECT_GT(dropped, n / 2 - 150);
+          EXPECT_LT(dropped, n / 2 + 150);
+        }
+      }
 }
 
 TEST(GradKernels, SwiGluTailsMatchNaive) {
