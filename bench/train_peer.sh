@@ -3,6 +3,9 @@
 # `layerroute bench-train` and bench/pytorch/train_peer.py (Debian python3-torch 1.13, eager
 # fp32) at 1x512 and 4x128 on a random Qwen2.5-0.5B-shaped model, one process per shape so
 # each peak RSS is its own. Both run with OMP_WAIT_POLICY=PASSIVE (see shared/MACHINE.md).
+# Ours also runs with OPENBLAS_THREAD_TIMEOUT=4 (the binary sets it: idle OpenBLAS workers
+# sleep at once instead of yielding through our kernels). The peer keeps OpenBLAS's default:
+# measured here, 4 made it slower (1x512: 45-49 -> 38-40 tok/s), so the default is its fair run.
 #
 #   bench/train_peer.sh [MODEL_DIR]    env: THREADS (default: all cores), STEPS (3),
 #                                      BUILD (build), OUT (/tmp/lr-train-peer)
@@ -48,6 +51,7 @@ import json, sys, glob, os
 out = sys.argv[1]
 print(f"{'shape':<14}{'ours tok/s':>11}{'torch tok/s':>12}{'ratio':>7}{'ours RSS':>10}"
       f"{'torch RSS':>10}{'open':>6}{'GFLOP/s':>9}{'limit':>7}")
+env = {}
 for tag in ["1x512", "1x512-open", "4x128", "4x128-open"]:
     try:
         a = json.load(open(f"{out}/ours-{tag}.json"))
@@ -55,7 +59,10 @@ for tag in ["1x512", "1x512-open", "4x128", "4x128-open"]:
     except FileNotFoundError:
         continue
     gb = lambda x: f"{x['peak_rss_bytes'] / 2**30:.2f}G"
+    env = a.get("env", {})
     print(f"{tag:<14}{a['tok_s']:>11.1f}{b['tok_s']:>12.1f}{a['tok_s'] / b['tok_s']:>6.2f}x"
           f"{gb(a):>10}{gb(b):>10}{a['blocks_open']:>6.2f}{a['gflops']:>9.1f}"
           f"{100 * a['limit_share']:>6.0f}%")
+print("ours ran with " + ", ".join(f"{k}={v or '(unset)'}" for k, v in env.items()) +
+      "; torch with OMP_WAIT_POLICY=PASSIVE and OpenBLAS's default timeout")
 EOF
