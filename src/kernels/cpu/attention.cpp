@@ -68,6 +68,32 @@ inline void pv_rows(const float* p, const float* v, size_t vs, int d, int nt, fl
     for (int i = 0; i < NR; ++i) _mm256_storeu_ps(o + size_t(i) * d + c, a[i]);
   }
 }
+
+// The same sums over 16 columns at a time: per value row, 2 loads + NR broadcasts feed
+// 2 * NR FMAs (the 8-column kernel: 1 + NR loads for NR). Each output still adds p[j] v[j]
+// in j order onto its loaded value, so results are bit-identical to pv_rows.
+template <int NR>
+inline void pv_rows16(const float* p, const float* v, size_t vs, int d, int nt, float* o) {
+  for (int c = 0; c < d; c += 16) {
+    __m256 a[NR][2];
+    for (int i = 0; i < NR; ++i) {
+      a[i][0] = _mm256_loadu_ps(o + size_t(i) * d + c);
+      a[i][1] = _mm256_loadu_ps(o + size_t(i) * d + c + 8);
+    }
+    for (int j = 0; j < nt; ++j) {
+      const __m256 v0 = _mm256_loadu_ps(v + j * vs + c), v1 = _mm256_loadu_ps(v + j * vs + c + 8);
+      for (int i = 0; i < NR; ++i) {
+        const __m256 pj = _mm256_broadcast_ss(p + size_t(i) * kKT + j);
+        a[i][0] = _mm256_fmadd_ps(pj, v0, a[i][0]);
+        a[i][1] = _mm256_fmadd_ps(pj, v1, a[i][1]);
+      }
+    }
+    for (int i = 0; i < NR; ++i) {
+      _mm256_storeu_ps(o + size_t(i) * d + c, a[i][0]);
+      _mm256_storeu_ps(o + size_t(i) * d + c + 8, a[i][1]);
+    }
+  }
+}
 #endif
 
 // s[r][j] = qs[r] . kt[:, j] for r < R, j < ntp (a multiple of 16 when vectorised).
@@ -106,6 +132,25 @@ void scores(const float* qs, const float* kt, int R, int d, int ntp, float* s) {
 void accumulate_pv(const float* p, const float* v, size_t vs, int R, int d, int nt, float* o) {
   int r = 0;
 #if LR_HAVE_AVX2
+  if (d % 16 == 0) {
+    for (; r + 4 <= R; r += 4) pv_rows16<4>(p + size_t(r) * kKT, v, vs, d, nt, o + size_t(r) * d);
+    const float* pr = p + size_t(r) * kKT;
+    float* orr = o + size_t(r) * d;
+    switch (R - r) {  // the 1-3 rows left (a decode step of 7 q heads per kv head leaves 3)
+      case 3:
+        pv_rows16<3>(pr, v, vs, d, nt, orr);
+        break;
+      case 2:
+        pv_rows16<2>(pr, v, vs, d, nt, orr);
+        break;
+      case 1:
+        pv_rows16<1>(pr, v, vs, d, nt, orr);
+        break;
+      default:
+        break;
+    }
+    r = R;
+  }
   if (d % 8 == 0) {
     for (; r + 8 <= R; r += 8) pv_rows<8>(p + size_t(r) * kKT, v, vs, d, nt, o + size_t(r) * d);
     const float* pr = p + size_t(r) * kKT;
