@@ -44,9 +44,9 @@ int run_selected(CLI::App& app) {
 
 Json threading_env() {
   Json j = Json::object();
-  for (const char* name : {"OMP_WAIT_POLICY", "OPENBLAS_THREAD_TIMEOUT"}) {
-    const char* v = std::getenv(name);
-    j[name] = v ? v : "";
+  for (const EnvDefault& e : kThreadingEnv) {
+    const char* v = std::getenv(e.name);
+    j[e.name] = v ? v : "";
   }
   return j;
 }

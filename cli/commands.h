@@ -19,8 +19,16 @@ std::vector<Command>& registry();
 void register_all(CLI::App& app);
 int run_selected(CLI::App& app);
 
-// The threading settings this process runs under (main.cpp sets the defaults), for benchmark
-// JSON: {"OMP_WAIT_POLICY": ..., "OPENBLAS_THREAD_TIMEOUT": ...}, "" where unset.
+// Threading variables the libraries read at start-up, and the defaults main.cpp sets where
+// the caller has not (see there for why).
+struct EnvDefault {
+  const char* name;
+  const char* value;
+};
+inline constexpr EnvDefault kThreadingEnv[] = {{"OMP_WAIT_POLICY", "PASSIVE"},
+                                               {"OPENBLAS_THREAD_TIMEOUT", "4"}};
+
+// The values of kThreadingEnv this process runs under, for benchmark JSON ("" where unset).
 Json threading_env();
 
 }  // namespace lr::cli

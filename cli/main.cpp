@@ -5,7 +5,6 @@
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <iostream>
-#include <utility>
 
 #include "cli/commands.h"
 #include "core/error.h"
@@ -19,10 +18,9 @@ int main(int argc, char** argv) {
   // milliseconds). Both libraries read these only at start-up, so set what the user has
   // not and re-exec once.
   bool missing = false;
-  for (const auto& [name, value] :
-       {std::pair{"OMP_WAIT_POLICY", "PASSIVE"}, std::pair{"OPENBLAS_THREAD_TIMEOUT", "4"}})
-    if (std::getenv(name) == nullptr) {
-      setenv(name, value, 1);
+  for (const lr::cli::EnvDefault& e : lr::cli::kThreadingEnv)
+    if (std::getenv(e.name) == nullptr) {
+      setenv(e.name, e.value, 1);
       missing = true;
     }
   if (missing) execv("/proc/self/exe", argv);  // only returns on failure: carry on

@@ -57,11 +57,11 @@ inline __m256i mul64(__m256i a, __m256i ml, __m256i mh) {
 }
 
 inline __m256i splitmix64_4(__m256i x) {
-  const __m256i m1l = _mm256_set1_epi64x(0xBF58476D1CE4E5B9ull & 0xffffffffull),
-                m1h = _mm256_set1_epi64x(0xBF58476D1CE4E5B9ull >> 32),
-                m2l = _mm256_set1_epi64x(0x94D049BB133111EBull & 0xffffffffull),
-                m2h = _mm256_set1_epi64x(0x94D049BB133111EBull >> 32);
-  x = _mm256_add_epi64(x, _mm256_set1_epi64x(int64_t(0x9E3779B97F4A7C15ull)));
+  const __m256i m1l = _mm256_set1_epi64x(kSplitmixMul1 & 0xffffffffull),
+                m1h = _mm256_set1_epi64x(kSplitmixMul1 >> 32),
+                m2l = _mm256_set1_epi64x(kSplitmixMul2 & 0xffffffffull),
+                m2h = _mm256_set1_epi64x(kSplitmixMul2 >> 32);
+  x = _mm256_add_epi64(x, _mm256_set1_epi64x(int64_t(kSplitmixGamma)));
   x = mul64(_mm256_xor_si256(x, _mm256_srli_epi64(x, 30)), m1l, m1h);
   x = mul64(_mm256_xor_si256(x, _mm256_srli_epi64(x, 27)), m2l, m2h);
   return _mm256_xor_si256(x, _mm256_srli_epi64(x, 31));
@@ -69,7 +69,7 @@ inline __m256i splitmix64_4(__m256i x) {
 
 // The 24-bit draws of uniform_at(key, i0 .. i0 + 7), as int32 lanes in order.
 inline __m256i uniform_bits8(uint64_t key, uint64_t i0) {
-  constexpr uint64_t C = 0xD1B54A32D192ED03ull;
+  constexpr uint64_t C = kDrawStride;
   const __m256i vk = _mm256_set1_epi64x(int64_t(key));
   const __m256i lo = _mm256_setr_epi64x(int64_t(i0 * C), int64_t((i0 + 1) * C),
                                         int64_t((i0 + 2) * C), int64_t((i0 + 3) * C));

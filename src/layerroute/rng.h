@@ -7,10 +7,17 @@
 
 namespace lr {
 
+// splitmix64's constants, shared with the 8-wide draw in ops_norm.cpp (same bits).
+constexpr uint64_t kSplitmixGamma = 0x9E3779B97F4A7C15ull;
+constexpr uint64_t kSplitmixMul1 = 0xBF58476D1CE4E5B9ull;
+constexpr uint64_t kSplitmixMul2 = 0x94D049BB133111EBull;
+// Index i's stride in uniform_at's counter.
+constexpr uint64_t kDrawStride = 0xD1B54A32D192ED03ull;
+
 inline uint64_t splitmix64(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  x += kSplitmixGamma;
+  x = (x ^ (x >> 30)) * kSplitmixMul1;
+  x = (x ^ (x >> 27)) * kSplitmixMul2;
   return x ^ (x >> 31);
 }
 
@@ -21,7 +28,7 @@ inline uint64_t mix_key(uint64_t a, uint64_t b) {
 
 // Uniform in [0, 1) with 24 random bits, from (key, i).
 inline float uniform_at(uint64_t key, uint64_t i) {
-  return float(splitmix64(key ^ (i * 0xD1B54A32D192ED03ull)) >> 40) * (1.0f / 16777216.0f);
+  return float(splitmix64(key ^ (i * kDrawStride)) >> 40) * (1.0f / 16777216.0f);
 }
 
 // Sequential stream for initialisation.
@@ -29,9 +36,7 @@ struct Rng {
   uint64_t key;
   uint64_t i = 0;
   explicit Rng(uint64_t k) : key(k) {}
-  double uniform() {
-    return double(splitmix64(key ^ (i++ * 0xD1B54A32D192ED03ull)) >> 11) * 0x1.0p-53;
-  }
+  double uniform() { return double(splitmix64(key ^ (i++ * kDrawStride)) >> 11) * 0x1.0p-53; }
   // Box-Muller; one normal per two uniforms keeps the stream position simple.
   double normal() {
     double u1 = uniform(), u2 = uniform();
