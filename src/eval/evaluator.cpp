@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "eval/metrics.h"
 #include "layerroute/train_graph.h"
+#include "train/batching.h"
 
 namespace lr::eval {
 
