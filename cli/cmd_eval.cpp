@@ -18,7 +18,11 @@ void register_eval(CLI::App& app) {
       "definitions of `layerroute score`.\n"
       "Writes eval.json, types.csv, blocks.csv, samples.csv, summary.md, SVG charts and,\n"
       "with task metrics, task_metrics.csv and task/*.jsonl (generations + references);\n"
-      "with routers, matched-compute baselines (baselines.csv, baselines.svg).");
+      "with routers, matched-compute baselines (baselines.csv, baselines.svg).\n"
+      "Cost: each task configuration (base, LoRA all blocks, LoRA + routing) and each\n"
+      "baseline (2 static masks + --random-draws) generates up to --max-task-samples x\n"
+      "--task-max-new-tokens tokens per task kind, and each baseline adds one perplexity\n"
+      "pass; trim with those flags, --no-task-metrics or --no-baselines.");
   static eval::EvalRunConfig c;
   static std::string loss_on = "all";
   static bool no_wallclock = false;
