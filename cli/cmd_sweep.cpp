@@ -66,6 +66,9 @@ int run(const SweepOptions& o, const std::vector<std::string>& train_extra) {
     ec.batch_size = o.batch_size;
     ec.threads = o.threads;
     ec.wallclock = !o.no_wallclock;
+    // sweep_metrics aggregates no task metric or baseline yet: they would only cost time.
+    ec.task_metrics = eval::EvalRunConfig::Tasks::Off;
+    ec.baselines = false;
     ec.progress = [seed](const std::string& s) {
       std::cerr << "sweep: seed " << seed << ": eval: " << s << "\n";
     };
