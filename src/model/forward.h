@@ -32,6 +32,7 @@ class InferenceSession {
   void run_block(int layer, float* hidden, const int* positions, int T);
   void fill_kv(int layer, const float* hidden, const int* positions, int T);
   void set_low_rank_deltas(const LowRankDeltas* d) { runner_.set_low_rank_deltas(d); }
+  int max_chunk() const { return runner_.max_chunk(); }
 
  private:
   BlockRunner runner_;
