@@ -19,7 +19,8 @@ namespace lr::cli {
   X(demo)              \
   X(eval)              \
   X(sweep)             \
-  X(chat)
+  X(chat)              \
+  X(serve)
 #define LR_DECLARE(name) void register_##name(CLI::App& app);
 LR_COMMANDS(LR_DECLARE)
 #undef LR_DECLARE
