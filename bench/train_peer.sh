@@ -4,8 +4,8 @@
 # fp32) at 1x512 and 4x128 on a random Qwen2.5-0.5B-shaped model, one process per shape so
 # each peak RSS is its own. Both run with OMP_WAIT_POLICY=PASSIVE (see shared/MACHINE.md).
 # Ours also runs with OPENBLAS_THREAD_TIMEOUT=4 (the binary sets it: idle OpenBLAS workers
-# sleep at once instead of yielding through our kernels). The peer keeps OpenBLAS's default:
-# measured here, 4 made it slower (1x512: 45-49 -> 38-40 tok/s), so the default is its fair run.
+# sleep at once instead of yielding through our kernels). The peer keeps OpenBLAS's default,
+# the faster setting for it, so that its run is its best.
 #
 #   bench/train_peer.sh [MODEL_DIR]    env: THREADS (default: all cores), STEPS (3),
 #                                      BUILD (build), OUT (/tmp/lr-train-peer)

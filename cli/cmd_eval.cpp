@@ -12,11 +12,21 @@ void register_eval(CLI::App& app) {
   auto* sub = app.add_subcommand(
       "eval",
       "Evaluate LoRA + routers per step type (tool_call / planning): blocks run, skip %,\n"
-      "FLOPs, perplexity (base, LoRA all blocks, LoRA + routing), gate diagnostics.\n"
-      "Writes eval.json, types.csv, blocks.csv, samples.csv, summary.md and SVG charts.");
+      "FLOPs, perplexity (base, LoRA all blocks, LoRA + routing), gate diagnostics, and\n"
+      "task metrics by greedy generation (tool calls: parse rate, name accuracy, argument\n"
+      "exact match and F1, no-call accuracy; GSM8K: answer accuracy, ended) with the\n"
+      "definitions of `layerroute score`.\n"
+      "Writes eval.json, types.csv, blocks.csv, samples.csv, summary.md, SVG charts and,\n"
+      "with task metrics, task_metrics.csv and task/*.jsonl (generations + references);\n"
+      "with routers, matched-compute baselines (baselines.csv, baselines.svg).\n"
+      "Cost: each task configuration (base, LoRA all blocks, LoRA + routing) and each\n"
+      "baseline (2 static masks + --random-draws) generates up to --max-task-samples x\n"
+      "--task-max-new-tokens tokens per task kind, and each baseline adds one perplexity\n"
+      "pass; trim with those flags, --no-task-metrics or --no-baselines.");
   static eval::EvalRunConfig c;
   static std::string loss_on = "all";
   static bool no_wallclock = false;
+  static bool task_on = false, task_off = false;
   sub->add_option("--model", c.model_dir, "Base model directory (Hugging Face layout)")->required();
   sub->add_option("--adapters", c.adapters_dir,
                   "Adapter directory (adapter_model.safetensors, router.safetensors); "
@@ -41,18 +51,48 @@ void register_eval(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::IsMember({"all", "assistant"}));
   sub->add_flag("--no-wallclock", no_wallclock, "Skip the prefill/decode speed measurement");
-  registry().push_back({sub, [] {
-                          eval::EvalRunConfig cfg = c;
-                          cfg.loss_on = loss_on == "all" ? LossOn::All : LossOn::Assistant;
-                          cfg.wallclock = !no_wallclock;
-                          cfg.progress = [](const std::string& s) {
-                            std::cerr << "eval: " << s << "\n";
-                          };
-                          const eval::EvalResults r = eval::run_eval(cfg);
-                          std::cout << eval::summary_markdown(r);
-                          std::cerr << "eval: reports in " << cfg.out_dir << "\n";
-                          return 0;
-                        }});
+  auto* on = sub->add_flag("--task-metrics", task_on,
+                           "Generate and score task metrics (the default when a sample has a "
+                           "reference: a tool-call step, or a planning step with ####); an error "
+                           "when none has");
+  sub->add_flag("--no-task-metrics", task_off, "Skip the task metrics")->excludes(on);
+  sub->add_option("--max-task-samples", c.max_task_samples,
+                  "Samples generated per task kind (tool_call, gsm8k) and configuration "
+                  "(0 = all)")
+      ->capture_default_str();
+  sub->add_option("--task-max-new-tokens", c.task_max_new_tokens,
+                  "Most tokens generated per task sample")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  static bool no_baselines = false;
+  sub->add_flag("--no-baselines", no_baselines,
+                "Skip the matched-compute baselines (run by default when the routers gate): "
+                "static masks closing as many blocks as the routers do on average (lowest mean "
+                "soft gate; lowest block influence 1 - cos(block in, block out)) and random "
+                "masks, each with LoRA, on perplexity and the task metrics");
+  sub->add_option("--random-draws", c.random_draws, "Random masks drawn for the baselines")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  sub->add_option("--baseline-seed", c.baseline_seed, "Seed of the random masks")
+      ->capture_default_str();
+  sub->add_option("--calibration-samples", c.calibration_samples,
+                  "Eval samples the block influence averages over")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  registry().push_back(
+      {sub, [] {
+         eval::EvalRunConfig cfg = c;
+         cfg.loss_on = loss_on == "all" ? LossOn::All : LossOn::Assistant;
+         cfg.wallclock = !no_wallclock;
+         cfg.baselines = !no_baselines;
+         using Tasks = eval::EvalRunConfig::Tasks;
+         cfg.task_metrics = task_on ? Tasks::On : task_off ? Tasks::Off : Tasks::Auto;
+         cfg.progress = [](const std::string& s) { std::cerr << "eval: " << s << "\n"; };
+         const eval::EvalResults r = eval::run_eval(cfg);
+         std::cout << eval::summary_markdown(r);
+         std::cerr << "eval: reports in " << cfg.out_dir << "\n";
+         return 0;
+       }});
 }
 
 }  // namespace lr::cli

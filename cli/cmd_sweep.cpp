@@ -5,22 +5,15 @@
 // (cmd_train.cpp) instead of a second copy of that flag table here, and each seed gets a
 // fresh process (memory returned, thread pools fresh, one crashed seed does not take the
 // others down). Evaluation runs in-process through the eval library.
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
 #include <iostream>
 
 #include "cli/commands.h"
+#include "core/child_process.h"
 #include "core/error.h"
 #include "eval/eval_run.h"
 #include "eval/sweep.h"
 #include "io/atomic_file.h"
-
-extern char** environ;
 
 namespace lr::cli {
 
@@ -36,26 +29,6 @@ struct SweepOptions {
   bool no_wallclock = false;
 };
 
-std::string self_exe() {
-  std::error_code ec;
-  const fs::path p = fs::read_symlink("/proc/self/exe", ec);
-  LR_CHECK(!ec, "sweep: cannot find this executable (/proc/self/exe): ", ec.message());
-  return p.string();
-}
-
-int run_child(const std::vector<std::string>& args) {
-  std::vector<char*> argv;
-  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  const int rc = posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), environ);
-  LR_CHECK(rc == 0, "sweep: cannot start ", args[0], ": ", std::strerror(rc));
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0)
-    LR_CHECK(errno == EINTR, "sweep: waitpid failed: ", std::strerror(errno));
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
 int run(const SweepOptions& o, const std::vector<std::string>& train_extra) {
   const std::vector<uint64_t> seeds = eval::parse_seeds(o.seeds);
   LR_CHECK(o.adapters == "best" || o.adapters == "final", "--adapters-from: 'best' or 'final'");
@@ -65,7 +38,7 @@ int run(const SweepOptions& o, const std::vector<std::string>& train_extra) {
         a != "--seed" && a.rfind("--seed=", 0) != 0 && a != "--out" && a.rfind("--out=", 0) != 0,
         "sweep: ", a, " is set per seed by the sweep; do not pass it");
   fs::create_directories(o.out);
-  const std::string exe = self_exe();
+  const std::string exe = self_executable();
   std::vector<eval::SweepRun> runs;
   for (uint64_t seed : seeds) {
     const std::string dir = o.out + "/seed_" + std::to_string(seed);
@@ -79,8 +52,8 @@ int run(const SweepOptions& o, const std::vector<std::string>& train_extra) {
       if (o.threads > 0) args.insert(args.end(), {"--threads", std::to_string(o.threads)});
       args.insert(args.end(), train_extra.begin(), train_extra.end());
       std::cerr << "sweep: seed " << seed << ": training into " << train_dir << "\n";
-      const int rc = run_child(args);
-      LR_CHECK(rc == 0, "sweep: training for seed ", seed, " failed (exit ", rc, "); see ",
+      const ChildResult rc = run_child(args);  // its output is the user's, as it comes
+      LR_CHECK(rc.ok(), "sweep: training for seed ", seed, " failed (", rc.status(), "); see ",
                train_dir);
     }
     eval::EvalRunConfig ec;
@@ -93,6 +66,9 @@ int run(const SweepOptions& o, const std::vector<std::string>& train_extra) {
     ec.batch_size = o.batch_size;
     ec.threads = o.threads;
     ec.wallclock = !o.no_wallclock;
+    // sweep_metrics aggregates no task metric or baseline yet: they would only cost time.
+    ec.task_metrics = eval::EvalRunConfig::Tasks::Off;
+    ec.baselines = false;
     ec.progress = [seed](const std::string& s) {
       std::cerr << "sweep: seed " << seed << ": eval: " << s << "\n";
     };

@@ -20,7 +20,8 @@ namespace lr::cli {
   X(eval)              \
   X(sweep)             \
   X(chat)              \
-  X(serve)
+  X(serve)             \
+  X(score)
 #define LR_DECLARE(name) void register_##name(CLI::App& app);
 LR_COMMANDS(LR_DECLARE)
 #undef LR_DECLARE

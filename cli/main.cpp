@@ -10,13 +10,13 @@
 #include "core/error.h"
 
 int main(int argc, char** argv) {
-  // OpenMP (our kernels) and OpenBLAS (its own pthreads) alternate on the same cores in
-  // training. If OpenMP's idle threads spin they steal the cores BLAS needs (up to 2.8x
-  // slower on 2 cores). OpenBLAS's idle workers in turn call sched_yield for 2^28 cycles
-  // after each GEMM, through our kernels between GEMMs; 2^4 puts them to sleep at once
-  // (training steps 7-8 % faster on 2 cores; waking them costs microseconds per GEMM of
-  // milliseconds). Both libraries read these only at start-up, so set what the user has
-  // not and re-exec once.
+  // Our pool (our kernels) and OpenBLAS's threads alternate on the same cores in training.
+  // OpenBLAS's idle workers call sched_yield for 2^28 cycles after each GEMM, through our
+  // kernels between GEMMs; 2^4 puts them to sleep at once (waking them costs microseconds
+  // per GEMM of milliseconds). Where OpenBLAS is the OpenMP build (Debian's
+  // libopenblas0-openmp alternative), OMP_WAIT_POLICY=PASSIVE keeps its idle threads from
+  // spinning likewise. Both are read only at start-up, so set what the user has not and
+  // re-exec once.
   bool missing = false;
   for (const lr::cli::EnvDefault& e : lr::cli::kThreadingEnv)
     if (std::getenv(e.name) == nullptr) {

@@ -74,21 +74,6 @@ void check_route_options(const RouteOptionsCli& o) {
   if (!o.gates.empty()) (void)GateSpec::parse(o.gates);
 }
 
-std::string RouteSetup::describe() const {
-  std::string s = "routing: gates " + opt.gates.str();
-  if (opt.gates.mode == GateMode::Router && !router()) s += " (no routers loaded: all blocks run)";
-  if (adapters) {
-    s += "; adapters " + adapters->dir + " (";
-    s += adapters->has_lora ? "LoRA r" + std::to_string(adapters->lora.cfg.rank) : "no LoRA";
-    if (adapters->has_lora && !lora()) s += ", off";
-    s += adapters->has_router ? ", routers, threshold " + std::to_string(opt.settings.threshold) +
-                                    ", pooling " + route_pool_name(opt.settings.pool)
-                              : ", no routers";
-    s += ")";
-  }
-  return s;
-}
-
 std::unique_ptr<RouteSetup> make_route_setup(const RouteOptionsCli& o, const Model& model) {
   if (!o.active()) return nullptr;
   auto s = std::make_unique<RouteSetup>();
@@ -100,30 +85,6 @@ std::unique_ptr<RouteSetup> make_route_setup(const RouteOptionsCli& o, const Mod
     if (!o.no_lora) s->deltas = s->adapters->deltas();
   }
   return s;
-}
-
-ModelSession::ModelSession(const Model& model, const RouteSetup* setup, int max_T, int max_chunk) {
-  if (!setup) {
-    plain_.emplace(model, max_T, max_chunk);
-    return;
-  }
-  routed_.emplace(model, setup->router(), setup->opt, max_T, max_chunk);
-  routed_->set_lora(setup->lora());
-}
-
-std::span<const float> ModelSession::prefill(std::span<const int> ids, bool all_positions) {
-  return plain_ ? plain_->prefill(ids, all_positions) : routed_->prefill(ids, all_positions);
-}
-
-std::span<const float> ModelSession::decode(int id) {
-  return plain_ ? plain_->decode(id) : routed_->decode(id);
-}
-
-void ModelSession::reset() {
-  if (plain_)
-    plain_->reset();
-  else
-    routed_->reset();
 }
 
 }  // namespace lr::cli

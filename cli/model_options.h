@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "eval/model_session.h"
 #include "layerroute/adapters.h"
-#include "layerroute/routed_session.h"
 #include "model/forward.h"
 #include "model/linear.h"
 
@@ -40,34 +40,11 @@ void add_route_options(CLI::App* sub, RouteOptionsCli* o);
 // Checks the flags' syntax before anything is loaded (a bad --gates fails in one line).
 void check_route_options(const RouteOptionsCli& o);
 
-// Adapters and routing for one model, as the flags ask; outlives the sessions built on it.
-struct RouteSetup {
-  std::optional<Adapters> adapters;
-  LowRankDeltas deltas;
-  RouteOptions opt;
-  const RouterWeights* router() const {
-    return adapters && adapters->has_router ? &adapters->router : nullptr;
-  }
-  const LowRankDeltas* lora() const { return deltas.any_active() ? &deltas : nullptr; }
-  std::string describe() const;  // one line for stderr
-};
+// Adapters and routing for one model, as the flags ask (eval/model_session.h).
+using eval::ModelSession;
+using eval::RouteSetup;
 
 // nullptr when no routing flag is given: the plain model path, exactly as before.
 std::unique_ptr<RouteSetup> make_route_setup(const RouteOptionsCli& o, const Model& model);
-
-// The plain InferenceSession, or a RoutedSession when a setup is given: one interface for
-// the commands' measurement and sampling loops.
-class ModelSession {
- public:
-  ModelSession(const Model& model, const RouteSetup* setup, int max_T, int max_chunk = 256);
-  std::span<const float> prefill(std::span<const int> ids, bool all_positions = false);
-  std::span<const float> decode(int id);
-  void reset();
-  RoutedSession* routed() { return routed_ ? &*routed_ : nullptr; }
-
- private:
-  std::optional<InferenceSession> plain_;
-  std::optional<RoutedSession> routed_;
-};
 
 }  // namespace lr::cli

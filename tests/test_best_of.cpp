@@ -1,6 +1,7 @@
 // core/best_of.h: the sides are measured in turn, round after round, and each keeps its best.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,33 @@ TEST(BestOfAlternating, OneSideAndAtLeastOneRound) {
   const auto twice = best_of_alternating<std::string>(2, 1, measure, keep);
   EXPECT_EQ(twice[0], "x|xx");
   EXPECT_TRUE(twice[1].empty());
+}
+
+TEST(BestOfRounds, EachRoundMeasuresBothSidesAndEachKeepsItsBest) {
+  // A round that interleaves the sides itself (bench's decode, 8 tokens of each in turn).
+  int round = 0;
+  const double times[3][2] = {{2.0, 5.0}, {1.0, 6.0}, {3.0, 4.0}};
+  const auto best = best_of_rounds<double>(
+      3, 2,
+      [&] {
+        const auto& t = times[round++];
+        return std::array<double, 2>{t[0], t[1]};
+      },
+      [](double& b, double r) { b = std::min(b, r); });
+  EXPECT_EQ(round, 3);
+  EXPECT_EQ(best[0], 1.0);
+  EXPECT_EQ(best[1], 4.0);
+  // One side: the second result is never kept; zero rounds still measure once.
+  round = 0;
+  const auto one = best_of_rounds<double>(
+      0, 1,
+      [&] {
+        return std::array<double, 2>{double(++round), 9.0};
+      },
+      [](double& b, double r) { b = std::min(b, r); });
+  EXPECT_EQ(round, 1);
+  EXPECT_EQ(one[0], 1.0);
+  EXPECT_EQ(one[1], 0.0);
 }
 
 }  // namespace

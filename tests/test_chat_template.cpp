@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "core/child_process.h"
 #include "core/error.h"
 #include "temp_path.h"
 #include "text/chat_template.h"
@@ -56,10 +57,10 @@ struct TempDir {
 
 // Debian's /usr/bin/python3 has jinja2 from python3-jinja2; a PATH python may not.
 std::string python_with_jinja2() {
-  for (const char* py : {"/usr/bin/python3", "python3"}) {
-    if (std::string(py).front() == '/' && !fs::exists(py)) continue;
-    std::string cmd = std::string(py) + " -c 'import jinja2' >/dev/null 2>&1";
-    if (std::system(cmd.c_str()) == 0) return py;
+  for (const std::string& py : {std::string("/usr/bin/python3"), find_program("python3")}) {
+    if (py.empty() || !fs::exists(py)) continue;
+    if (run_child({py, "-c", "import jinja2"}, {ChildStream::Discard, ChildStream::Discard}).ok())
+      return py;
   }
   return "";
 }
@@ -194,9 +195,10 @@ TEST(ChatTemplateRender, ByteIdenticalToRenderPy) {
   ASSERT_GE(lines.size(), 30u);
   TempDir tmp;
   const fs::path out = tmp.path / "rendered.jsonl";
-  const std::string cmd = py + " '" + render_py.string() + "' '" + jinja.string() + "' < '" +
-                          cases.string() + "' > '" + out.string() + "'";
-  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  const ChildResult r = run_child({py, render_py.string(), jinja.string()},
+                                  {ChildStream::Capture, ChildStream::Inherit, cases.string()});
+  ASSERT_TRUE(r.ok()) << py << " " << render_py << ": " << r.status();
+  spit(out, r.out);
   const std::vector<std::string> want = read_lines(out);
   ASSERT_EQ(want.size(), lines.size());
 

@@ -176,7 +176,7 @@ TEST(CliServe, OpenAIClientEndToEnd) {
 
   {
     ServerProcess srv(words("--model " + model + " --adapters " + adapters +
-                            " --port 0 --parallel 1 --queue 32 --ctx 512 --api-key sekrit"
+                            " --port 0 --parallel 4 --queue 32 --ctx 512 --api-key sekrit"
                             " --max-body 65536 --threads 1 --shutdown-grace 1"),
                       (root / "serve.log").string());
     std::string why;

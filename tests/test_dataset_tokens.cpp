@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "text/dataset.h"
+#include "train/batching.h"
 
 namespace lr {
 namespace {

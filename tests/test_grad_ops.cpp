@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "grad_check_util.h"
+#include "kernels/cpu/rope.h"
 #include "layerroute/ops.h"
 
 namespace lr {
@@ -97,8 +98,7 @@ TEST(GradOps, LinearLoraWithDropout) {
 TEST(GradOps, Rope) {
   const int rows = 2, T = 3, nh = 2, hd = 4, half = hd / 2, D = nh * hd;
   const float theta = 100.f;
-  std::vector<float> ct(T * half), st(T * half);
-  ops::rope_tables(T, hd, theta, ct.data(), st.data());
+  const RopeTable table = make_rope_table(T, hd, theta);
   auto x = random_vec(rows * T * D, 1), R = random_vec(rows * T * D, 2);
   auto ref = [&] {
     double L = 0;
@@ -115,11 +115,11 @@ TEST(GradOps, Rope) {
     return L;
   };
   auto xf = to_f(x), dx = to_f(R);
-  ops::rope_fwd(xf.data(), rows, T, nh, hd, ct.data(), st.data());
+  rope_rows(xf.data(), rows, T, nh, hd, table);
   double lf = 0;
   for (size_t i = 0; i < xf.size(); ++i) lf += double(xf[i]) * R[i];
   EXPECT_NEAR(lf, ref(), 1e-5);
-  ops::rope_bwd(dx.data(), rows, T, nh, hd, ct.data(), st.data());
+  rope_rows(dx.data(), rows, T, nh, hd, table, /*inverse=*/true);
   expect_grad_close(dx, numeric_grad(x, ref), 1e-4, "dx");
 }
 
@@ -216,6 +216,87 @@ TEST(GradOps, LmHeadCrossEntropyChunked) {
   expect_grad_close(dh, numeric_grad(h, ref), 1e-4, "dh");
   expect_grad_close(dE, numeric_grad(E, ref), 1e-4, "dE");
   for (int j = 0; j < H; ++j) EXPECT_EQ(dh[1 * H + j], 0.f);  // not a target position
+}
+
+}  // namespace lr
+
+namespace lr {
+
+// Router op pair: L = sum_b c_b * sigmoid(z_b), z_b = w . masked-mean(h_b) + b. The backward
+// is given dL/dz = c s (1 - s), as the graph gives it.
+TEST(GradOps, RouterPooledScore) {
+  const int rows = 2, T = 4, H = 5;
+  const std::vector<uint8_t> mask{1, 1, 1, 0, 1, 1, 0, 0};
+  for (bool masked : {true, false}) {
+    auto h = random_vec(rows * T * H, 21), w = random_vec(H, 22), bv = random_vec(1, 23),
+         coef = random_vec(rows, 24);
+    auto ref = [&] {
+      double L = 0;
+      for (int r = 0; r < rows; ++r) {
+        double z = bv[0];
+        int cnt = 0;
+        for (int t = 0; t < T; ++t) cnt += (!masked || mask[size_t(r * T + t)]) ? 1 : 0;
+        for (int j = 0; j < H; ++j) {
+          double p = 0;
+          for (int t = 0; t < T; ++t)
+            if (!masked || mask[size_t(r * T + t)]) p += h[size_t((r * T + t) * H + j)];
+          z += w[size_t(j)] * p / cnt;
+        }
+        L += coef[size_t(r)] / (1 + std::exp(-z));
+      }
+      return L;
+    };
+    auto hf = to_f(h), wf = to_f(w);
+    std::vector<float> pool(size_t(rows * H)), dz(rows), dh(h.size(), 0.f), dw(H, 0.f);
+    std::vector<double> z(rows);
+    float db = 0.f;
+    ops::router_fwd(hf.data(), mask.data(), masked, rows, T, H, wf.data(), float(bv[0]),
+                    pool.data(), z.data());
+    double L = 0;
+    for (int r = 0; r < rows; ++r) {
+      const double s = 1 / (1 + std::exp(-z[size_t(r)]));
+      L += coef[size_t(r)] * s;
+      dz[size_t(r)] = float(coef[size_t(r)] * s * (1 - s));
+    }
+    EXPECT_NEAR(L, ref(), 1e-5);
+    ops::router_bwd(pool.data(), mask.data(), masked, rows, T, H, wf.data(), dz.data(), dh.data(),
+                    dw.data(), &db);
+    expect_grad_close(dh, numeric_grad(h, ref), 1e-4, masked ? "dh masked" : "dh");
+    expect_grad_close(dw, numeric_grad(w, ref), 1e-4, "dw");
+    expect_grad_close({db}, numeric_grad(bv, ref), 1e-4, "db");
+    // Padding positions get no gradient from a masked mean.
+    if (masked) {
+      for (int j = 0; j < H; ++j) EXPECT_EQ(dh[size_t(3 * H + j)], 0.f);
+    }
+  }
+}
+
+// Gate op pair: out = g B + (1 - g) h per row; its gradient in B, h and g (the STE hands
+// dL/dg to soft).
+TEST(GradOps, StraightThroughGate) {
+  const int rows = 2, T = 3, H = 4, n = rows * T * H;
+  auto B = random_vec(n, 31), h = random_vec(n, 32), g = random_vec(rows, 33),
+       R = random_vec(n, 34);
+  auto ref = [&] {
+    double L = 0;
+    for (int i = 0; i < n; ++i) {
+      const double gi = g[size_t(i / (T * H))];
+      L += (gi * B[size_t(i)] + (1 - gi) * h[size_t(i)]) * R[size_t(i)];
+    }
+    return L;
+  };
+  auto Bf = to_f(B), hf = to_f(h), gf = to_f(g), d = to_f(R);
+  std::vector<float> out(n), dB(n), partial(size_t(rows * T));
+  std::vector<double> dg(rows);
+  ops::gate_fwd(Bf.data(), hf.data(), gf.data(), rows, T, H, out.data());
+  double L = 0;
+  for (int i = 0; i < n; ++i) L += double(out[size_t(i)]) * R[size_t(i)];
+  EXPECT_NEAR(L, ref(), 1e-5);
+  ops::gate_bwd(Bf.data(), hf.data(), gf.data(), rows, T, H, d.data(), dB.data(), dg.data(),
+                partial.data());
+  expect_grad_close(dB, numeric_grad(B, ref), 1e-4, "dB");
+  expect_grad_close(d, numeric_grad(h, ref), 1e-4, "dh");
+  expect_grad_close({float(dg[0]), float(dg[1])}, numeric_grad(g, ref), 1e-4, "dg");
 }
 
 }  // namespace lr

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "core/child_process.h"
+
 namespace lr::tok_test {
 
 inline std::string read_file(const std::string& path) {
@@ -51,13 +53,7 @@ inline std::string ids_str(const std::vector<int32_t>& ids) {
 
 // Absolute path of `node` on PATH, or "" when there is none.
 inline std::string find_node() {
-  const char* path = std::getenv("PATH");
-  std::stringstream ss(path ? path : "");
-  for (std::string dir; std::getline(ss, dir, ':');) {
-    std::filesystem::path p = std::filesystem::path(dir) / "node";
-    if (!dir.empty() && ::access(p.c_str(), X_OK) == 0) return p.string();
-  }
-  return "";
+  return lr::find_program("node");
 }
 
 inline std::string js_dir() {
@@ -73,28 +69,12 @@ inline std::string peer_missing() {
   return "";
 }
 
-inline std::string shell_quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) {
-    if (c == '\'')
-      q += "'\\''";
-    else
-      q += c;
-  }
-  q += '\'';
-  return q;
-}
-
-// Runs `node tests/js/<script> args...`; returns the exit status (0 on success).
+// Runs `node tests/js/<script> args...` from an argv (no shell); returns its exit status (0 on
+// success, -1 when a signal ended it).
 inline int run_node(const std::string& script, const std::vector<std::string>& args) {
-  std::string cmd = shell_quote(find_node());
-  cmd += ' ';
-  cmd += shell_quote(js_dir() + "/" + script);
-  for (const auto& a : args) {
-    cmd += ' ';
-    cmd += shell_quote(a);
-  }
-  return std::system(cmd.c_str());
+  std::vector<std::string> argv = {find_node(), js_dir() + "/" + script};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return lr::run_child(argv).exit_code;
 }
 
 // A fresh directory under the system temp dir, unique per process and tag.

@@ -5,7 +5,7 @@
 
 #include "layerroute/rng.h"
 #include "model/config.h"
-#include "text/dataset.h"
+#include "layerroute/batch.h"
 
 namespace lr::testing {
 

@@ -177,7 +177,7 @@ void BM_linear_bf16(benchmark::State& st) {
 
 // The prefill GEMM at M = 512 with cold weights (a new copy each call, as a prefill reads
 // each layer's once), beside its peer in the same run: variant 0 ours on bf16 panels,
-// 1 ours on f32, 2 OpenBLAS sgemm on f32 (what prefill used before session 4).
+// 1 ours on f32, 2 OpenBLAS sgemm on f32 (the peer our GEMM is judged against).
 void BM_gemm_prefill(benchmark::State& st) {
   const int N = int(st.range(0)), K = int(st.range(1)), variant = int(st.range(2)), M = 512;
   std::vector<std::vector<float>> Wf;

@@ -8,20 +8,35 @@
 
 namespace lr {
 
-// measure(side) for side = 0 .. sides-1 (sides is 1 or 2), `rounds` times (at least once)
-// in that order; keep(best, r) folds a later result r into the side's best so far.
+// measure_round() measures every side once (in whatever interleaving it chooses: `bench`'s
+// decode takes a few tokens of each side in turn) and returns their results; that `rounds`
+// times (at least once). keep(best, r) folds a later result r into the side's best so far;
+// the first round's results are taken as they are. Sides beyond `sides` (1 or 2) stay empty.
+template <class R, class MeasureRound, class Keep>
+std::array<R, 2> best_of_rounds(int rounds, int sides, MeasureRound&& measure_round, Keep&& keep) {
+  std::array<R, 2> best{};
+  for (int round = 0; round < std::max(1, rounds); ++round) {
+    std::array<R, 2> r = measure_round();
+    for (int side = 0; side < sides; ++side)
+      if (round == 0)
+        best[size_t(side)] = std::move(r[size_t(side)]);
+      else
+        keep(best[size_t(side)], r[size_t(side)]);
+  }
+  return best;
+}
+
+// The same, each round being measure(side) for side = 0 .. sides-1 in that order.
 template <class R, class Measure, class Keep>
 std::array<R, 2> best_of_alternating(int rounds, int sides, Measure&& measure, Keep&& keep) {
-  std::array<R, 2> best{};
-  for (int round = 0; round < std::max(1, rounds); ++round)
-    for (int side = 0; side < sides; ++side) {
-      R r = measure(side);
-      if (round == 0)
-        best[size_t(side)] = std::move(r);
-      else
-        keep(best[size_t(side)], r);
-    }
-  return best;
+  return best_of_rounds<R>(
+      rounds, sides,
+      [&] {
+        std::array<R, 2> r{};
+        for (int side = 0; side < sides; ++side) r[size_t(side)] = measure(side);
+        return r;
+      },
+      keep);
 }
 
 }  // namespace lr

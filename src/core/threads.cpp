@@ -1,7 +1,6 @@
 #include "core/threads.h"
 
 #include <linux/futex.h>
-#include <omp.h>
 #include <sched.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -160,7 +159,6 @@ void set_num_threads(int n) {
     std::lock_guard<std::mutex> lk(g_pool_mu);
     g_threads = n;
   }
-  omp_set_num_threads(n);
   openblas_set_num_threads(n);
   pool();
 }

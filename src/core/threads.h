@@ -1,7 +1,7 @@
 #pragma once
 // One place decides how many threads compute uses, and owns the pool that runs our
-// kernels (GEMM, GEMV, attention, norms: all of inference). Training's ops use OpenMP and
-// OpenBLAS's pthreads, never at the same time as this pool. Our workers spin only
+// kernels: all of inference, and training's ops, whose big GEMMs run on OpenBLAS's own
+// threads in between (never at the same time as this pool). Our workers spin only
 // briefly between parallel calls (decode issues ~200 per token, so a futex wake-up per
 // call would cost more than the work), then sleep; threads_idle() sends them to sleep at
 // once, before another pool takes the cores.
@@ -11,8 +11,7 @@
 
 namespace lr {
 
-// n <= 0 picks the number of online cores. Sets our pool and OpenBLAS's (and OpenMP's,
-// still used by the training ops).
+// n <= 0 picks the number of online cores. Sets our pool and OpenBLAS's.
 void set_num_threads(int n);
 int num_threads();
 

@@ -169,6 +169,9 @@ int run_demo(DemoOptions o) {
     ec.max_samples = size_t(o.eval_per_type);
     ec.max_seq_len = size_t(o.max_seq_len);
     ec.threads = o.threads;
+    // The demo's report does not show task metrics or baselines yet; they would only cost time.
+    ec.task_metrics = eval::EvalRunConfig::Tasks::Off;
+    ec.baselines = false;
     const eval::EvalResults r = eval::run_eval(ec);
     mark(eval_dir + "/.done", eval_key);
   }

@@ -4,14 +4,95 @@
 
 #include "core/error.h"
 #include "core/threads.h"
+#include "eval/block_influence.h"
 #include "eval/report.h"
 #include "io/safetensors.h"
+#include "layerroute/adapters.h"
 #include "layerroute/train_weights.h"
+#include "model/forward.h"
 #include "text/chat_template.h"
 #include "text/tokenizer.h"
 #include "train/adapter_io.h"
 
 namespace lr::eval {
+
+namespace {
+
+// The matched-compute baselines of baselines.h, beside the routed results in r.
+void run_baselines(const EvalRunConfig& cfg, const std::vector<TokenizedSample>& samples,
+                   const std::vector<std::string>& origins, TrainWeights& w, LoraWeights* lora,
+                   const EvalOptions& eo, EvalResults* r) {
+  const auto note = [&](const std::string& s) {
+    if (cfg.progress) cfg.progress(s);
+  };
+  Baselines& b = r->baselines;
+  const int L = r->n_layers;
+  const TypeStats& all = r->types[2];
+  b.n_layers = L;
+  b.router_mean_blocks_run = all.mean_blocks_run;
+  b.closed = matched_closed_blocks(all.mean_blocks_run, L);
+  for (int t = 0; t < 3; ++t) b.router_ppl[t] = r->types[size_t(t)].routed.ppl();
+  b.mean_soft = all.mean_soft;
+  for (const TaskConfigResult& c : r->task.configs)
+    if (c.name == "lora_routed") b.router_task = c;
+  if (b.closed == 0) {
+    b.note = "not measured: the routers close no block on average on this data";
+    return;
+  }
+  LR_CHECK(cfg.random_draws >= 0, "--random-draws must be >= 0");
+  // Block influence with the same LoRA, on the first eval samples.
+  std::vector<std::vector<int>> calib;
+  for (size_t i = 0; i < samples.size() && calib.size() < cfg.calibration_samples; ++i)
+    calib.emplace_back(samples[i].ids.begin(), samples[i].ids.end());
+  {
+    const Model m = Model::load(cfg.model_dir);
+    std::optional<Adapters> ia;
+    LowRankDeltas d;
+    if (lora) {
+      ia.emplace(Adapters::load(cfg.adapters_dir, m.config));
+      d = ia->deltas();
+    }
+    b.block_influence = block_influence(m, d.any_active() ? &d : nullptr, calib);
+  }
+  b.calibration_samples = int(calib.size());
+  std::vector<std::pair<std::string, std::string>> masks = {
+      {"soft_gate", lowest_k_mask(b.mean_soft, b.closed)},
+      {"block_influence", lowest_k_mask(b.block_influence, b.closed)}};
+  for (const std::string& mk : random_k_masks(L, b.closed, cfg.random_draws, cfg.baseline_seed))
+    masks.push_back({"random", mk});
+  for (const auto& [kind, mask] : masks) {
+    BaselineRun run;
+    run.kind = kind;
+    run.mask = mask;
+    EvalOptions bo = eo;
+    bo.gates = GateSpec::mask(mask);
+    bo.run_base = bo.run_lora_all = bo.run_lora_zero = false;
+    bo.progress = nullptr;
+    const EvalResults br = evaluate(w, lora, nullptr, samples, bo, origins);
+    for (int t = 0; t < 3; ++t) run.ppl[t] = br.types[size_t(t)].routed.ppl();
+    if (r->task.measured) {
+      TaskSetup ts;
+      ts.model_dir = cfg.model_dir;
+      ts.adapters_dir = cfg.adapters_dir;
+      ts.gates = bo.gates;
+      ts.no_lora = cfg.no_lora;
+      ts.max_new_tokens = cfg.task_max_new_tokens;
+      ts.gated_only = true;
+      TaskResults tr = run_task_metrics(ts, r->task.items);
+      run.task = std::move(tr.configs.front());
+      run.task->name = kind;
+    }
+    note("baseline " + kind + " mask:" + mask + " done");
+    b.runs.push_back(std::move(run));
+  }
+  b.measured = true;
+  b.note =
+      "block influence = 1 - cos(block input, block output), mean over tokens; random "
+      "masks: " +
+      std::to_string(cfg.random_draws) + " draws, seed " + std::to_string(cfg.baseline_seed);
+}
+
+}  // namespace
 
 EvalResults run_eval(const EvalRunConfig& cfg) {
   LR_CHECK(!cfg.data.empty(), "eval: give at least one --data FORMAT:FILE");
@@ -30,6 +111,7 @@ EvalResults run_eval(const EvalRunConfig& cfg) {
   if (!cfg.adapters_dir.empty()) ad = load_adapter_dir(cfg.adapters_dir, mc);
 
   std::vector<TokenizedSample> samples;
+  std::vector<Sample> raw;  // for the task metrics' prompts and references
   std::vector<std::string> origins;
   Json data_reports = Json::array();
   for (const std::string& spec : cfg.data) {
@@ -40,6 +122,7 @@ EvalResults run_eval(const EvalRunConfig& cfg) {
       samples.push_back(tokenize_sample(loaded[i], tok, tmpl, cfg.loss_on, cfg.max_seq_len));
       origins.push_back(loaded[i].origin.empty() ? ds.path + ":" + std::to_string(i + 1)
                                                  : loaded[i].origin);
+      raw.push_back(loaded[i]);
     }
     data_reports.push_back(Json{{"spec", spec},
                                 {"rows", rep.rows},
@@ -50,6 +133,13 @@ EvalResults run_eval(const EvalRunConfig& cfg) {
          std::to_string(rep.malformed) + " malformed)");
   }
   LR_CHECK(!samples.empty(), "eval: the datasets gave no samples");
+  std::vector<TaskItem> task_items;
+  if (cfg.task_metrics != EvalRunConfig::Tasks::Off) {
+    task_items = select_task_items(raw, origins, cfg.max_task_samples);
+    LR_CHECK(!task_items.empty() || cfg.task_metrics != EvalRunConfig::Tasks::On,
+             "eval: --task-metrics: no sample has a reference answer (a tool-call step, or a "
+             "planning step with \"####\")");
+  }
 
   TrainWeights w = TrainWeights::load(mc, Checkpoint::open_dir(cfg.model_dir));
   EvalOptions eo;
@@ -87,6 +177,26 @@ EvalResults run_eval(const EvalRunConfig& cfg) {
     ws.no_lora = cfg.no_lora;
     r.wallclock = measure_wallclock(ws, prompts);
   }
+  if (cfg.task_metrics == EvalRunConfig::Tasks::Off) {
+    r.task.note = "not measured: task metrics off (--no-task-metrics)";
+  } else {
+    TaskSetup ts;
+    ts.model_dir = cfg.model_dir;
+    ts.adapters_dir = cfg.adapters_dir;
+    ts.gates = gates;
+    ts.no_lora = cfg.no_lora;
+    ts.max_new_tokens = cfg.task_max_new_tokens;
+    ts.progress = cfg.progress;
+    note("task metrics: " + std::to_string(task_items.size()) + " prompts with a reference answer");
+    r.task = run_task_metrics(ts, std::move(task_items));
+  }
+  if (!cfg.baselines) {
+    r.baselines.note = "not measured: --no-baselines";
+  } else if (gates.mode != GateMode::Router || !routers) {
+    r.baselines.note = "not measured: no routers gate this evaluation (gates " + r.gates + ")";
+  } else {
+    run_baselines(cfg, samples, origins, w, lora, eo, &r);
+  }
   r.meta = Json{{"model", cfg.model_dir},
                 {"adapters", cfg.adapters_dir},
                 {"gates", gates.str()},
@@ -95,6 +205,10 @@ EvalResults run_eval(const EvalRunConfig& cfg) {
                 {"max_samples_per_dataset", cfg.max_samples},
                 {"max_seq_len", cfg.max_seq_len},
                 {"batch_size", cfg.batch_size},
+                {"max_task_samples", cfg.max_task_samples},
+                {"task_max_new_tokens", cfg.task_max_new_tokens},
+                {"random_draws", cfg.random_draws},
+                {"baseline_seed", cfg.baseline_seed},
                 {"loss_on", cfg.loss_on == LossOn::All ? "all" : "assistant"}};
   if (!cfg.out_dir.empty()) write_reports(r, cfg.out_dir);
   return r;

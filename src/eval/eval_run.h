@@ -2,6 +2,7 @@
 // One evaluation run from files: model directory + adapter directory + datasets -> results
 // and reports in OUT. Shared by `layerroute eval` and `layerroute sweep`.
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
@@ -23,6 +24,16 @@ struct EvalRunConfig {
   bool wallclock = true;
   int wallclock_prompts_per_type = 3;
   LossOn loss_on = LossOn::All;
+  // Task metrics by generation (task_eval.h): Auto runs them when a sample has a
+  // reference answer (a tool-call step, or a planning step with "####").
+  enum class Tasks { Auto, On, Off } task_metrics = Tasks::Auto;
+  size_t max_task_samples = 16;  // per kind (tool_call, gsm8k); 0 = all
+  int task_max_new_tokens = 256;
+  // Matched-compute baselines (baselines.h), run when the routers gate.
+  bool baselines = true;
+  int random_draws = 5;
+  uint64_t baseline_seed = 2024;
+  size_t calibration_samples = 32;  // eval samples the block influence averages over
   std::function<void(const std::string&)> progress;
 };
 

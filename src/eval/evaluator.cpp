@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "eval/metrics.h"
 #include "layerroute/train_graph.h"
+#include "train/batching.h"
 
 namespace lr::eval {
 
@@ -179,7 +180,7 @@ EvalResults evaluate(TrainWeights& weights, LoraWeights* lora, RouterWeights* ro
              }
            });
   note("routed pass done");
-  if (lora) {
+  if (lora && opts.run_lora_all) {
     run_pass(weights, lora, kAllOpen, opts, samples, batches,
              [&](const TrainGraph&, const std::vector<int>& idx, const StepMetrics& m) {
                tally(lora_all, samples, idx, m);

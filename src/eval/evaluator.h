@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "eval/baselines.h"
+#include "eval/task_eval.h"
 #include "eval/wallclock.h"
 #include "io/json.h"
 #include "layerroute/gates.h"
@@ -31,6 +33,7 @@ struct EvalOptions {
   int32_t pad_id = 0;  // only read by MeanAll pooling
   GateSpec gates;      // router (needs routers; without them every block runs) | open | mask:BITS
   bool run_base = true, run_lora_zero = true;
+  bool run_lora_all = true;                          // with LoRA: the all-blocks pass (lora_all)
   std::function<void(const std::string&)> progress;  // one line per finished pass
 };
 
@@ -93,6 +96,8 @@ struct EvalResults {
   double flip_rate = 0;
   std::vector<SampleRecord> samples;
   WallClock wallclock;
+  TaskResults task;            // task metrics by generation, filled by run_eval
+  Baselines baselines;         // matched-compute static/random masks, filled by run_eval
   Json meta = Json::object();  // inputs (model, adapters, data), filled by the caller
 };
 

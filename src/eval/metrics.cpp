@@ -10,45 +10,6 @@ namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 }
 
-int64_t paper_block_flops(const ModelConfig& c, int64_t T) {
-  const int64_t H = c.hidden, Q = c.q_dim(), K = c.kv_dim(), I = c.intermediate;
-  return 2 * T * H * Q + 4 * T * H * K + 2 * T * T * Q + 2 * T * Q * H + 6 * T * H * I;
-}
-
-int64_t paper_block_flops_published_code(const ModelConfig& c, int64_t T) {
-  return paper_block_flops(c, T) - 2 * T * T;
-}
-
-int64_t block_matmul_flops(const ModelConfig& c, int64_t T) {
-  const int64_t H = c.hidden, Q = c.q_dim(), K = c.kv_dim(), I = c.intermediate;
-  return 2 * T * H * Q + 4 * T * H * K + 2 * T * Q * H + 6 * T * H * I + 4 * T * T * Q;
-}
-
-int64_t lora_block_flops(const ModelConfig& c, const LoraConfig& lora, int64_t T) {
-  int64_t f = 0;
-  for (int t = 0; t < kNumLoraTargets; ++t) {
-    if (!lora.has(LoraTarget(t))) continue;
-    int in = 0, out = 0;
-    lora_dims(c, LoraTarget(t), &in, &out);
-    f += 2 * T * int64_t(lora.rank) * (int64_t(in) + int64_t(out));
-  }
-  return f;
-}
-
-int64_t router_flops(const ModelConfig& c, int64_t T) {
-  return T * c.hidden + 2 * int64_t(c.hidden);
-}
-
-ForwardFlops full_forward_flops(const ModelConfig& c, int64_t T, int blocks_run,
-                                const LoraConfig* lora, bool routed) {
-  ForwardFlops f;
-  f.blocks = blocks_run * block_matmul_flops(c, T);
-  if (lora && lora->rank > 0) f.lora = blocks_run * lora_block_flops(c, *lora, T);
-  if (routed) f.routers = int64_t(c.n_layers) * router_flops(c, T);
-  f.head = 2 * T * int64_t(c.hidden) * int64_t(c.vocab);
-  return f;
-}
-
 double perplexity(double ce_sum, long n_targets) {
   return n_targets > 0 ? std::exp(ce_sum / double(n_targets)) : kNaN;
 }

@@ -70,6 +70,11 @@ void write_reports(const EvalResults& r, const std::string& out_dir) {
   put("gates_per_block.svg", svg_gates_per_block(r));
   put("skip_by_type.svg", svg_skip_by_type(r));
   put("perplexity.svg", svg_perplexity(r));
+  write_task_files(r.task, out_dir);
+  if (r.baselines.measured) {
+    put("baselines.csv", baselines_csv(r.baselines));
+    put("baselines.svg", svg_baselines(r.baselines));
+  }
 }
 
 }  // namespace lr::eval

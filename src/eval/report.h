@@ -8,6 +8,13 @@
 //   gates_per_block.svg  sigmoid(b) and the mean soft gate per type, per block
 //   skip_by_type.svg     skip % and FLOPs saved per type
 //   perplexity.svg       perplexity per configuration and type
+// and, when task metrics were measured (report_task.cpp):
+//   task_metrics.csv     one row per (configuration, task)
+//   task_metrics.svg     the task metrics per configuration
+//   task/ref_KIND.jsonl, task/pred_CONFIG_KIND.jsonl   inputs of `layerroute score`
+// and, when the matched-compute baselines ran (baselines.cpp):
+//   baselines.csv        one row per baseline mask: perplexity per type and task metrics
+//   baselines.svg        perplexity per type, router vs the baselines
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -26,6 +33,13 @@ std::string summary_markdown(const EvalResults& r);
 std::string svg_gates_per_block(const EvalResults& r);
 std::string svg_skip_by_type(const EvalResults& r);
 std::string svg_perplexity(const EvalResults& r);
+
+Json task_results_json(const TaskResults& t);
+std::string task_metrics_csv(const TaskResults& t);
+std::string task_metrics_markdown(const TaskResults& t);  // a summary.md section
+std::string svg_task_metrics(const TaskResults& t);
+// The task files above, when t.measured.
+void write_task_files(const TaskResults& t, const std::string& out_dir);
 
 // Creates OUT if needed and writes every file above.
 void write_reports(const EvalResults& r, const std::string& out_dir);

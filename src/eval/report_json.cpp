@@ -93,6 +93,8 @@ Json results_json(const EvalResults& r) {
            {"mean_blocks_run", w.measured ? Json(w.mean_blocks_run) : Json()},
            {"n_layers", w.n_layers},
            {"predicted_speedup", w.measured ? Json(w.predicted_speedup) : Json()}};
+  j["task_metrics"] = task_results_json(r.task);
+  j["baselines"] = baselines_json(r.baselines);
   Json samples = Json::array();
   for (const SampleRecord& s : r.samples) {
     Json x;

@@ -98,6 +98,8 @@ std::string summary_markdown(const EvalResults& r) {
       << fmt_num(w.decode_tok_s_routed / w.decode_tok_s_all, 3) << "×. " << w.prompts
       << " prompts, " << w.decode_tokens << " decoded tokens each; " << w.note << ".\n";
   }
+  o << task_metrics_markdown(r.task);
+  o << baselines_markdown(r.baselines);
   return o.str();
 }
 

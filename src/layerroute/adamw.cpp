@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "layerroute/ops_util.h"
 
 namespace lr {
 
@@ -30,15 +31,14 @@ void AdamW::step(const std::vector<Param>& params, float lr) {
     const float decay = p.decay ? 1.f - lr * cfg_.weight_decay : 1.f;
     float* m = m_[k].data();
     float* v = v_[k].data();
-#pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < p.numel; ++i) {
+    ops::parallel_each(long(p.numel), [&](long i) {
       const float g = p.grad[i];
       p.data[i] *= decay;
       m[i] = b1 * m[i] + (1.f - b1) * g;  // torch lerp_: m + (1 - b1) (g - m)
       v[i] = b2 * v[i] + (1.f - b2) * g * g;
       const float denom = std::sqrt(v[i]) / bc2_sqrt + cfg_.eps;
       p.data[i] -= step_size * m[i] / denom;
-    }
+    });
   }
 }
 

@@ -1,9 +1,10 @@
 #pragma once
 // Training kernels, llm.c style: one forward and one backward per op over raw row-major
 // pointers. Backward functions accumulate (+=) into gradients unless stated otherwise, so
-// residual branches can add into one buffer. All reductions run in a fixed order (static
-// OpenMP partitions, serial sums), so results are bit-identical run to run for a given
-// thread count. Matmuls go through cblas_sgemm.
+// residual branches can add into one buffer. Parallel loops run on our pool (core/threads.h,
+// the one inference uses) and every reduction runs in a fixed order whichever thread takes
+// a piece, so results are bit-identical run to run for a given thread count. Matmuls go
+// through cblas_sgemm; RMSNorm, SwiGLU and RoPE forward are inference's kernels.
 #include <cstddef>
 #include <cstdint>
 
@@ -43,14 +44,26 @@ void linear_bwd(const float* x, const float* dy, long N, int in, int out, const 
                 const LoraOp* lora, const float* u, bool accumulate_dx, float* dx, float* dW,
                 float* db, float* scratch, float* scratch_r);
 
-// ---- RoPE, rotate-half (HF Qwen2/Llama), position = index in the row ----
-// cos/sin tables [T, hd/2]; inv_freq computed in float as transformers does.
-void rope_tables(int T, int hd, float theta, float* cos_t, float* sin_t);
-// x [rows*T, n_heads*hd] rotated in place; rope_bwd applies the inverse rotation to dx.
-void rope_fwd(float* x, int rows, int T, int n_heads, int hd, const float* cos_t,
-              const float* sin_t);
-void rope_bwd(float* dx, int rows, int T, int n_heads, int hd, const float* cos_t,
-              const float* sin_t);
+// ---- Router (DESIGN §3): z = w . pool(h) + b per row, soft = sigmoid(z) ----
+// pool [rows, H] = mean of h [rows * T, H] over each row's positions with mask set (every
+// position when !masked); z [rows]. The decision soft -> gate is router_soft / gate_open
+// (layerroute/router.h), shared with inference.
+void router_fwd(const float* h, const uint8_t* mask, bool masked, int rows, int T, int H,
+                const float* w, float b, float* pool, double* z);
+// From dz [rows] = dL/dz: dw += sum_b dz_b pool_b, db += sum_b dz_b, and dh (+=) at each
+// pooled position of row b: dz_b / count_b * w.
+void router_bwd(const float* pool, const uint8_t* mask, bool masked, int rows, int T, int H,
+                const float* w, const float* dz, float* dh, float* dw, float* db);
+
+// ---- Gate with the straight-through estimator: out = g B(h) + (1 - g) h per row ----
+// g [rows] is the hard gate in training (0/1), any value in the gradient checks.
+void gate_fwd(const float* bout, const float* h, const float* g, int rows, int T, int H,
+              float* out);
+// d [rows * T, H] holds dL/dout on entry and dL/dh through the skip path, (1 - g) dL/dout,
+// on exit; dbout = g dL/dout (overwritten). With dg != nullptr: dg [rows] = dL/dg =
+// sum_t <dL/dout, B - h> (the STE passes it on to soft), using partial [rows * T] scratch.
+void gate_bwd(const float* bout, const float* h, const float* g, int rows, int T, int H, float* d,
+              float* dbout, double* dg, float* partial);
 
 // ---- Causal GQA attention with key padding mask (mask[b*T+j] == 0: key j excluded) ----
 // q/out [rows*T, nh*hd], k/v [rows*T, nkv*hd], lse [rows, nh, T] (log-sum-exp kept for

@@ -4,8 +4,6 @@
 // Probabilities are recomputed in backward from the kept log-sum-exp, so training never
 // stores T x T per head. Every task writes its own outputs (backward: per-q-head partial
 // dK/dV, summed over the group in a fixed order), so results do not depend on scheduling.
-#include <omp.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -13,6 +11,7 @@
 
 #include "layerroute/ops.h"
 #include "layerroute/ops_simd.h"
+#include "layerroute/ops_util.h"
 
 namespace lr::ops {
 
@@ -29,22 +28,21 @@ Scratch carve(float* s, int rows, int T, int nh, int nkv, int hd) {
   Scratch c;
   const long kv = long(rows) * nkv * hd * T, part = long(rows) * nh * T * hd;
   c.kt = s, c.vt = c.kt + kv, c.bias = c.vt + kv, c.tiles = c.bias + long(rows) * T;
-  c.dkp = c.tiles + long(omp_get_max_threads()) * 2 * kBq * T, c.dvp = c.dkp + part;
+  c.dkp = c.tiles + long(num_threads()) * 2 * kBq * T, c.dvp = c.dkp + part;
   return c;
 }
 
 // dst [rows, nkv, hd, T] = src [rows, T, nkv * hd] transposed per (row, kv head).
 void transpose_kv(const float* src, int rows, int T, int nkv, int hd, float* dst) {
   const long Kd = long(nkv) * hd;
-#pragma omp parallel for schedule(static)
-  for (long task = 0; task < long(rows) * nkv; ++task) {
+  parallel_each(long(rows) * nkv, [&](long task) {
     const long b = task / nkv, kh = task % nkv;
     float* d = dst + task * hd * T;
     for (int t = 0; t < T; ++t) {
       const float* s = src + (b * T + t) * Kd + kh * hd;
       for (int x = 0; x < hd; ++x) d[long(x) * T + t] = s[x];
     }
-  }
+  });
 }
 
 // Additive key mask: 0 for real keys, -inf for padding.
@@ -109,7 +107,6 @@ void softmax_grad(const float* p, float* dp, int n, float D, float scale) {
 
 inline float dot(const float* a, const float* b, int n) {
   float s = 0.f;
-#pragma omp simd reduction(+ : s)
   for (int i = 0; i < n; ++i) s += a[i] * b[i];
   return s;
 }
@@ -118,8 +115,8 @@ inline float dot(const float* a, const float* b, int n) {
 
 size_t attention_scratch_floats(int rows, int T, int nh, int nkv, int hd) {
   const size_t r = size_t(rows), t = size_t(T);
-  return 2 * r * size_t(nkv) * size_t(hd) * t + r * t +
-         size_t(omp_get_max_threads()) * 2 * kBq * t + 2 * r * size_t(nh) * t * size_t(hd);
+  return 2 * r * size_t(nkv) * size_t(hd) * t + r * t + size_t(num_threads()) * 2 * kBq * t +
+         2 * r * size_t(nh) * t * size_t(hd);
 }
 
 void attention_fwd(const float* q, const float* k, const float* v, const uint8_t* mask, int rows,
@@ -132,12 +129,11 @@ void attention_fwd(const float* q, const float* k, const float* v, const uint8_t
   key_bias(mask, long(rows) * T, sc.bias);
   const long tasks = long(rows) * nh * nqb;
   // Largest query blocks first, so the dynamic schedule ends balanced.
-#pragma omp parallel for schedule(dynamic, 1)
-  for (long task = 0; task < tasks; ++task) {
+  parallel_tasks(tasks, [&](long task, int slot) {
     const int qb = nqb - 1 - int(task % nqb);
     const int h = int((task / nqb) % nh), b = int(task / (long(nqb) * nh)), kh = h / group;
     const int i0 = qb * kBq, i1 = std::min(T, i0 + kBq), m = i1 - i0, kn = i1;
-    float* S = sc.tiles + long(omp_get_thread_num()) * 2 * kBq * T;
+    float* S = sc.tiles + long(slot) * 2 * kBq * T;
     const float* qb_ptr = q + (long(b) * T + i0) * Qd + long(h) * hd;
     small_gemm(m, kn, hd, qb_ptr, Qd, 1, sc.kt + (long(b) * nkv + kh) * hd * T, T, S, T, false);
     float inv[kBq];
@@ -159,7 +155,7 @@ void attention_fwd(const float* q, const float* k, const float* v, const uint8_t
     small_gemm(m, hd, kn, S, T, 1, v + long(b) * T * Kd + long(kh) * hd, Kd, o, Qd, false);
     for (int r = 0; r < m; ++r)
       for (int x = 0; x < hd; ++x) o[long(r) * Qd + x] *= inv[r];
-  }
+  });
 }
 
 void attention_bwd(const float* q, const float* k, const float* v, const float* out,
@@ -173,10 +169,9 @@ void attention_bwd(const float* q, const float* k, const float* v, const float* 
   transpose_kv(v, rows, T, nkv, hd, sc.vt);
   key_bias(mask, long(rows) * T, sc.bias);
   const long tasks = long(rows) * nh;
-#pragma omp parallel for schedule(dynamic, 1)
-  for (long task = 0; task < tasks; ++task) {
+  parallel_tasks(tasks, [&](long task, int slot) {
     const int h = int(task % nh), b = int(task / nh), kh = h / group;
-    float* P = sc.tiles + long(omp_get_thread_num()) * 2 * kBq * T;
+    float* P = sc.tiles + long(slot) * 2 * kBq * T;
     float* dS = P + long(kBq) * T;
     float* dkp = sc.dkp + task * T * hd;
     float* dvp = sc.dvp + task * T * hd;
@@ -212,10 +207,9 @@ void attention_bwd(const float* q, const float* k, const float* v, const float* 
       small_gemm(kn, hd, m, dS, 1, T, q + qo, Qd, dkp, hd, true);
       small_gemm(kn, hd, m, P, 1, T, dout + qo, Qd, dvp, hd, true);
     }
-  }
+  });
   // dK, dV of a kv head: the sum over its q heads, in head order.
-#pragma omp parallel for schedule(static)
-  for (long n = 0; n < long(rows) * T; ++n) {
+  parallel_each(long(rows) * T, [&](long n) {
     const long b = n / T, t = n % T;
     for (int kh = 0; kh < nkv; ++kh) {
       float* dkr = dk + n * Kd + long(kh) * hd;
@@ -229,7 +223,7 @@ void attention_bwd(const float* q, const float* k, const float* v, const float* 
         }
       }
     }
-  }
+  });
 }
 
 }  // namespace lr::ops

@@ -10,6 +10,7 @@ namespace {
 // C[M,N] = alpha * op(A) op(B) + beta * C, row-major.
 void gemm(bool ta, bool tb, long M, long N, long K, float alpha, const float* A, long lda,
           const float* B, long ldb, float beta, float* C, long ldc) {
+  threads_idle();  // our pool's workers sleep while OpenBLAS's threads run
   cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, int(M),
               int(N), int(K), alpha, A, int(lda), B, int(ldb), beta, C, int(ldc));
 }
@@ -20,9 +21,9 @@ void linear_fwd(const float* x, long N, int in, int out, const float* W, const f
   if (N == 0) return;
   gemm(false, true, N, out, in, 1.f, x, in, W, in, accumulate ? 1.f : 0.f, y, out);
   if (b) {
-#pragma omp parallel for schedule(static)
-    for (long n = 0; n < N; ++n)
+    parallel_each(N, [&](long n) {
       for (int j = 0; j < out; ++j) y[n * out + j] += b[j];
+    });
   }
   if (lora && lora->A) {
     const int r = lora->rank;
@@ -70,8 +71,9 @@ void linear_bwd(const float* x, const float* dy, long N, int in, int out, const 
       } else {
         gemm(false, false, N, in, r, 1.f, scratch_r, r, lora->A, in, 0.f, scratch, in);
         dropout(scratch, scratch, nin, lora->dropout, lora->key, lora->first);  // forward's mask
-#pragma omp parallel for schedule(static)
-        for (size_t i = 0; i < nin; ++i) dx[i] += scratch[i];
+        parallel_ranges(long(nin), [&](long i0, long i1) {
+          for (long i = i0; i < i1; ++i) dx[i] += scratch[i];
+        });
       }
     }
   }

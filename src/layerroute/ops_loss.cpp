@@ -7,6 +7,7 @@
 #include "kernels/cpu/softmax.h"
 #include "layerroute/ops.h"
 #include "layerroute/ops_simd.h"
+#include "layerroute/ops_util.h"
 
 namespace lr::ops {
 
@@ -51,8 +52,7 @@ double lm_head_ce(const float* hf, int H, const float* E, int V, const int32_t* 
       std::memcpy(x_buf + long(i) * H, hf + long(pos[c0 + i]) * H, sizeof(float) * size_t(H));
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, C, V, H, 1.f, x_buf, H, E, H, 0.f, logits,
                 V);
-#pragma omp parallel for schedule(static)
-    for (int i = 0; i < C; ++i) {
+    parallel_each(C, [&](long i) {
       float* lg = logits + long(i) * V;
       const float mx = row_max(lg, V);
       const int t = tgt[c0 + i];
@@ -64,7 +64,7 @@ double lm_head_ce(const float* hf, int H, const float* E, int V, const int32_t* 
         for (int j = 0; j < V; ++j) lg[j] *= k;
         lg[t] -= gscale;
       }
-    }
+    });
     for (int i = 0; i < C; ++i) total += row_loss[i];  // fixed order
     if (!dhf) continue;
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, C, H, V, 1.f, logits, V, E, H, 0.f,

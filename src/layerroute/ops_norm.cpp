@@ -1,6 +1,8 @@
-// Elementwise and per-row ops: RMSNorm, dropout, RoPE, SwiGLU.
+// Elementwise and per-row ops: RMSNorm, dropout, SwiGLU.
 #include <cmath>
 
+#include "kernels/cpu/rmsnorm.h"
+#include "kernels/cpu/swiglu.h"
 #include "layerroute/ops.h"
 #include "layerroute/ops_simd.h"
 #include "layerroute/ops_util.h"
@@ -10,22 +12,12 @@ namespace lr::ops {
 
 void rmsnorm_fwd(const float* x, const float* w, float eps, long N, int H, float* y,
                  float* inv_rms) {
-#pragma omp parallel for schedule(static)
-  for (long n = 0; n < N; ++n) {
-    const float* xr = x + n * H;
-    double ss = 0;
-    for (int j = 0; j < H; ++j) ss += double(xr[j]) * xr[j];
-    const float r = float(1.0 / std::sqrt(ss / H + double(eps)));
-    inv_rms[n] = r;
-    float* yr = y + n * H;
-    for (int j = 0; j < H; ++j) yr[j] = xr[j] * r * w[j];
-  }
+  rmsnorm(x, w, y, N, H, eps, inv_rms);  // inference's kernel: one RMSNorm for both engines
 }
 
 void rmsnorm_bwd(const float* x, const float* w, const float* inv_rms, const float* dy, long N,
                  int H, float* dx, float* dw) {
-#pragma omp parallel for schedule(static)
-  for (long n = 0; n < N; ++n) {
+  parallel_each(N, [&](long n) {
     const float* xr = x + n * H;
     const float* gr = dy + n * H;
     const float r = inv_rms[n];
@@ -35,7 +27,7 @@ void rmsnorm_bwd(const float* x, const float* w, const float* inv_rms, const flo
     const float c = float(dot * double(r) * r * r / H);
     float* dr = dx + n * H;
     for (int j = 0; j < H; ++j) dr[j] += r * gr[j] * w[j] - c * xr[j];
-  }
+  });
   if (!dw) return;
   parallel_ranges(H, [&](long j0, long j1) {
     for (long n = 0; n < N; ++n) {
@@ -104,53 +96,10 @@ void dropout(const float* x, float* y, size_t n, float p, uint64_t key, uint64_t
   });
   for (size_t i = n8; i < n; ++i) y[i] = uniform_at(key, first + i) >= p ? x[i] * keep_scale : 0.f;
 #else
-#pragma omp parallel for schedule(static)
-  for (size_t i = 0; i < n; ++i) y[i] = uniform_at(key, first + i) >= p ? x[i] * keep_scale : 0.f;
+  parallel_each(long(n), [&](long i) {
+    y[i] = uniform_at(key, first + uint64_t(i)) >= p ? x[i] * keep_scale : 0.f;
+  });
 #endif
-}
-
-void rope_tables(int T, int hd, float theta, float* cos_t, float* sin_t) {
-  const int half = hd / 2;
-  for (int i = 0; i < half; ++i) {
-    // transformers: inv_freq = 1 / theta ** (arange(0, hd, 2).float() / hd), in float32.
-    const float inv_freq = 1.f / std::pow(theta, float(2 * i) / float(hd));
-    for (int t = 0; t < T; ++t) {
-      const float ang = float(t) * inv_freq;
-      cos_t[t * half + i] = std::cos(ang);
-      sin_t[t * half + i] = std::sin(ang);
-    }
-  }
-}
-
-namespace {
-// sign = +1 rotates by +angle (forward), -1 by -angle (the transpose, for backward).
-void rope_apply(float* x, int rows, int T, int nh, int hd, const float* cos_t, const float* sin_t,
-                float sign) {
-  const int half = hd / 2;
-  const long N = long(rows) * T;
-#pragma omp parallel for schedule(static)
-  for (long n = 0; n < N; ++n) {
-    const int t = int(n % T);
-    const float* c = cos_t + t * half;
-    const float* s = sin_t + t * half;
-    for (int h = 0; h < nh; ++h) {
-      float* v = x + n * long(nh) * hd + long(h) * hd;
-      for (int i = 0; i < half; ++i) {
-        const float x1 = v[i], x2 = v[i + half], si = sign * s[i];
-        v[i] = x1 * c[i] - x2 * si;
-        v[i + half] = x2 * c[i] + x1 * si;
-      }
-    }
-  }
-}
-}  // namespace
-
-void rope_fwd(float* x, int rows, int T, int nh, int hd, const float* cos_t, const float* sin_t) {
-  rope_apply(x, rows, T, nh, hd, cos_t, sin_t, 1.f);
-}
-
-void rope_bwd(float* dx, int rows, int T, int nh, int hd, const float* cos_t, const float* sin_t) {
-  rope_apply(dx, rows, T, nh, hd, cos_t, sin_t, -1.f);
 }
 
 void exp_array(const float* x, float* y, size_t n) {
@@ -179,19 +128,7 @@ void elementwise(size_t n, F8&& f8, F1&& f1) {
 }  // namespace
 
 void swiglu_fwd(const float* g, const float* u, float* act, size_t n) {
-  elementwise(
-      n,
-      [&](size_t i) {
-#ifdef __AVX2__
-        const __m256 x = _mm256_loadu_ps(g + i), one = _mm256_set1_ps(1.f);
-        const __m256 e = simd::exp256(_mm256_sub_ps(_mm256_setzero_ps(), x));
-        const __m256 silu = _mm256_div_ps(x, _mm256_add_ps(one, e));
-        _mm256_storeu_ps(act + i, _mm256_mul_ps(silu, _mm256_loadu_ps(u + i)));
-#else
-        (void)i;
-#endif
-      },
-      [&](size_t i) { act[i] = g[i] / (1.f + simd::exp1(-g[i])) * u[i]; });
+  silu_mul(g, u, act, n);  // inference's kernel: one SwiGLU for both engines
 }
 
 void swiglu_bwd(const float* g, const float* u, const float* dact, float* dg, float* du, size_t n) {

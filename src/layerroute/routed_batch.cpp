@@ -1,7 +1,6 @@
 #include "layerroute/routed_batch.h"
 
 #include <algorithm>
-#include <cmath>
 #include <cstring>
 
 #include "core/error.h"
@@ -16,7 +15,7 @@ int64_t RouteCounters::total_block_rows() const {
 
 RoutedBatch::RoutedBatch(const Model& model, const RouterWeights* router, RouteOptions opt,
                          int batch, int max_T, int max_chunk)
-    : model_(model), router_(router), opt_(std::move(opt)), engine_(model, max_T, max_chunk) {
+    : router_(router), opt_(std::move(opt)), max_T_(max_T), runner_(model, max_T, max_chunk) {
   const ModelConfig& c = model.config;
   LR_CHECK(batch > 0, "routed batch: batch size ", batch, " must be positive");
   opt_.gates.check(c.n_layers);
@@ -24,98 +23,138 @@ RoutedBatch::RoutedBatch(const Model& model, const RouterWeights* router, RouteO
     LR_CHECK(router_->n_layers == c.n_layers && router_->hidden == c.hidden, "routers are for ",
              router_->n_layers, " blocks of width ", router_->hidden, ", the model has ",
              c.n_layers, " of width ", c.hidden);
-  rows_.resize(size_t(batch));
-  for (Row& r : rows_) {
-    r.cache = KVCache(c.n_layers, c.kv_dim(), max_T);
-    r.spec = opt_.gates;
-  }
-  reset();
+  for (int i = 0; i < batch; ++i) add_row();
   reset_counters();
 }
 
+int RoutedBatch::add_row() {
+  size_t i = 0;
+  while (i < rows_.size() && rows_[i]) ++i;
+  if (i == rows_.size()) {
+    rows_.emplace_back();
+    logits_at_.emplace_back(0, 0);
+    part_of_row_.push_back(-1);
+  }
+  rows_[i].emplace(model().config, max_T_, opt_.gates);
+  logits_at_[i] = {0, 0};
+  return int(i);
+}
+
+void RoutedBatch::remove_row(int row) {
+  row_seq(row);  // checks the index
+  rows_[size_t(row)].reset();
+  logits_at_[size_t(row)] = {0, 0};
+}
+
+bool RoutedBatch::active(int row) const {
+  return row >= 0 && size_t(row) < rows_.size() && rows_[size_t(row)].has_value();
+}
+
+RoutedSeq& RoutedBatch::row_seq(int row) {
+  LR_CHECK(active(row), "routed batch: row ", row, " is not an active row of ", rows_.size());
+  return *rows_[size_t(row)];
+}
+
+const RoutedSeq& RoutedBatch::seq(int row) const {
+  LR_CHECK(active(row), "routed batch: row ", row, " is not an active row of ", rows_.size());
+  return *rows_[size_t(row)];
+}
+
 void RoutedBatch::set_gates(int row, const GateSpec& g) {
-  g.check(model_.config.n_layers);
-  rows_.at(size_t(row)).spec = g;
+  g.check(model().config.n_layers);
+  row_seq(row).spec = g;
 }
 
 void RoutedBatch::set_gates(const GateSpec& g) {
-  for (int r = 0; r < batch(); ++r) set_gates(r, g);
+  for (int r = 0; r < batch(); ++r)
+    if (active(r)) set_gates(r, g);
 }
 
 void RoutedBatch::reset_counters() {
-  counters_.block_rows.assign(size_t(model_.config.n_layers), 0);
-  counters_.backfill_rows.assign(size_t(model_.config.n_layers), 0);
+  counters_.block_rows.assign(size_t(model().config.n_layers), 0);
+  counters_.backfill_rows.assign(size_t(model().config.n_layers), 0);
+}
+
+void RoutedBatch::reset(int row) {
+  row_seq(row).reset();
+  logits_at_[size_t(row)] = {0, 0};
 }
 
 void RoutedBatch::reset() {
-  const ModelConfig& c = model_.config;
-  for (Row& r : rows_) {
-    r.len = 0;
-    r.cache.reset();
-    r.gates.clear();
-    r.soft.clear();
-    r.filled.assign(size_t(c.n_layers), 0);
-    r.sums.assign(size_t(c.n_layers) * size_t(c.hidden), 0.0);
-    r.steps.clear();
-    r.n = 0;
-    r.logits_n = 0;
-  }
-}
-
-int RoutedBatch::blocks_run(int row) const {
-  const auto& g = rows_[size_t(row)].gates;
-  return int(std::count(g.begin(), g.end(), 1));
+  for (int r = 0; r < batch(); ++r)
+    if (active(r)) reset(r);
 }
 
 std::span<const float> RoutedBatch::logits(int row) const {
-  const Row& r = rows_.at(size_t(row));
-  return {logits_.data() + r.logits_off, r.logits_n};
+  seq(row);
+  const auto [off, n] = logits_at_[size_t(row)];
+  return {logits_.data() + off, n};
 }
 
 void RoutedBatch::prefill(std::span<const std::span<const int>> ids, bool all_positions) {
-  forward(ids, /*decide=*/true, all_positions);
+  LR_CHECK(ids.size() == rows_.size(), "routed batch: ", ids.size(), " inputs for ", rows_.size(),
+           " rows");
+  parts_.clear();
+  for (size_t r = 0; r < ids.size(); ++r)
+    if (!ids[r].empty()) {
+      row_seq(int(r));
+      parts_.push_back(Part{int(r), ids[r], 0});
+    }
+  forward(/*decide=*/true, all_positions);
+}
+
+void RoutedBatch::decode(std::span<const int> rows, std::span<const int> ids) {
+  LR_CHECK(rows.size() == ids.size(), "decode: ", ids.size(), " tokens for ", rows.size(), " rows");
+  parts_.clear();
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const RoutedSeq& s = row_seq(rows[i]);
+    LR_CHECK(!s.steps.empty(), "decode before any prefill (row ", rows[i], ")");
+    for (size_t j = 0; j < i; ++j)
+      LR_CHECK(rows[j] != rows[i], "decode: row ", rows[i], " listed twice");
+    parts_.push_back(Part{rows[i], ids.subspan(i, 1), 0});
+  }
+  forward(/*decide=*/false, /*all_positions=*/false);
 }
 
 void RoutedBatch::decode(std::span<const int> ids) {
   LR_CHECK(ids.size() == rows_.size(), "decode: ", ids.size(), " tokens for ", rows_.size(),
            " rows");
-  one_.resize(ids.size());
-  for (size_t r = 0; r < ids.size(); ++r) one_[r] = ids.subspan(r, 1);
-  forward(one_, /*decide=*/false, /*all_positions=*/false);
+  all_rows_.resize(ids.size());
+  for (size_t r = 0; r < all_rows_.size(); ++r) all_rows_[r] = int(r);
+  decode(all_rows_, ids);
 }
 
-void RoutedBatch::decide_gate(Row& r, int l, const float* h) {
-  const int H = model_.config.hidden;
+void RoutedBatch::decide_gate(RoutedSeq& s, int l, const float* h, int n) {
+  const int H = model().config.hidden;
   bool open = true;
   float soft = 1.f;
-  if (r.spec.mode == GateMode::Mask) {
-    open = r.spec.mask_opens(l);
+  if (s.spec.mode == GateMode::Mask) {
+    open = s.spec.mask_opens(l);
     soft = open ? 1.f : 0.f;
-  } else if (r.spec.mode == GateMode::Router && router_) {
-    // The running sum makes the sequence-so-far pool O(H) per block, not a re-read.
+  } else if (s.spec.mode == GateMode::Router && router_) {
     const float* w = router_->w.data() + size_t(l) * H;
-    double z = 0;
+    const float b = router_->b[size_t(l)];
+    double z;
     if (opt_.settings.pool == RoutePool::Sequence) {
-      const double* s = r.sums.data() + size_t(l) * H;
-      for (int i = 0; i < H; ++i) z += double(w[i]) * s[i];
-      z /= double(r.len + r.n);
+      // The running sum makes the sequence-so-far pool O(H) per block, not a re-read.
+      z = router_logit(w, b, s.sums.data() + size_t(l) * H, double(s.len() + n), H);
     } else {
-      for (int t = 0; t < r.n; ++t)
-        for (int i = 0; i < H; ++i) z += double(w[i]) * h[size_t(t) * H + i];
-      z /= double(r.n);
+      pool_sum_.assign(size_t(H), 0.0);
+      for (int t = 0; t < n; ++t)
+        for (int i = 0; i < H; ++i) pool_sum_[size_t(i)] += h[size_t(t) * H + i];
+      z = router_logit(w, b, pool_sum_.data(), double(n), H);
     }
-    z += router_->b[size_t(l)];
-    soft = float(1.0 / (1.0 + std::exp(-z)));
-    open = soft > opt_.settings.threshold;
+    soft = router_soft(z);
+    open = gate_open(soft, opt_.settings.threshold);
   }
-  r.gates[size_t(l)] = open;
-  r.soft[size_t(l)] = soft;
+  s.gates[size_t(l)] = open;
+  s.soft[size_t(l)] = soft;
 }
 
 template <typename Fn>
 void RoutedBatch::in_chunks(float* buf, const std::vector<Piece>& pieces, Fn fn) {
-  const size_t H = size_t(model_.config.hidden);
-  const int C = engine_.max_chunk();
+  const size_t H = size_t(model().config.hidden);
+  const int C = runner_.max_chunk();
   segs_.clear();
   int start = 0, used = 0;
   for (const Piece& p : pieces) {
@@ -127,7 +166,7 @@ void RoutedBatch::in_chunks(float* buf, const std::vector<Piece>& pieces, Fn fn)
       }
       const int take = std::min(p.T - done, C - used);
       if (used == 0) start = p.buf_off + done;
-      segs_.push_back(KVSegment{&rows_[size_t(p.row)].cache, p.positions + done, take});
+      segs_.push_back(KVSegment{&row_seq(p.row).cache, p.positions + done, take});
       used += take;
       done += take;
     }
@@ -136,22 +175,25 @@ void RoutedBatch::in_chunks(float* buf, const std::vector<Piece>& pieces, Fn fn)
 }
 
 void RoutedBatch::backfill(int l, const std::vector<int>& open) {
-  const size_t H = size_t(model_.config.hidden);
+  const size_t H = size_t(model().config.hidden);
   size_t M = 0;
-  for (int ri : open) M += size_t(rows_[size_t(ri)].len - rows_[size_t(ri)].filled[size_t(l)]);
+  for (int ri : open) {
+    const RoutedSeq& s = *rows_[size_t(ri)];
+    M += size_t(s.len() - s.filled[size_t(l)]);
+  }
   if (M == 0) return;
   if (bf_.size() < M * H) bf_.resize(M * H);
   if (bf_pos_.size() < M) bf_pos_.resize(M);
   pieces_.clear();
   int g = 0;
   for (int ri : open) {
-    Row& r = rows_[size_t(ri)];
-    const int a = r.filled[size_t(l)], b = r.len;
+    const RoutedSeq& s = *rows_[size_t(ri)];
+    const int a = s.filled[size_t(l)], b = s.len();
     if (a >= b) continue;
     pieces_.push_back(Piece{ri, g, b - a, bf_pos_.data() + g});
     // Steps are sorted by p0: find the one holding position a, then walk forward.
-    auto st = std::upper_bound(r.steps.begin(), r.steps.end(), a,
-                               [](int p, const Step& s) { return p < s.p0; }) -
+    auto st = std::upper_bound(s.steps.begin(), s.steps.end(), a,
+                               [](int p, const RoutedSeq::Step& x) { return p < x.p0; }) -
               1;
     for (int p = a; p < b; ++p, ++g) {
       while (p >= st->p1) ++st;
@@ -163,65 +205,63 @@ void RoutedBatch::backfill(int l, const std::vector<int>& open) {
     }
   }
   in_chunks(bf_.data(), pieces_,
-            [&](float* h, std::span<const KVSegment> s) { engine_.fill_kv(l, h, s); });
+            [&](float* h, std::span<const KVSegment> sg) { runner_.fill_kv(l, h, sg); });
   counters_.backfill_rows[size_t(l)] += int64_t(M);
 }
 
-void RoutedBatch::forward(std::span<const std::span<const int>> ids, bool decide,
-                          bool all_positions) {
-  const ModelConfig& c = model_.config;
+void RoutedBatch::forward(bool decide, bool all_positions) {
+  const ModelConfig& c = model().config;
   const int L = c.n_layers, V = c.vocab;
   const size_t H = size_t(c.hidden);
-  LR_CHECK(ids.size() == rows_.size(), "routed batch: ", ids.size(), " inputs for ", rows_.size(),
-           " rows");
-  part_.clear();
+  std::fill(part_of_row_.begin(), part_of_row_.end(), -1);
   int N = 0;
-  for (size_t ri = 0; ri < rows_.size(); ++ri) {
-    Row& r = rows_[ri];
-    r.n = int(ids[ri].size());
-    r.logits_n = 0;
-    if (r.n == 0) continue;
-    LR_CHECK(r.len + r.n <= r.cache.max_T(), "context full: ", r.len, " + ", r.n, " tokens > max ",
-             r.cache.max_T(), " (row ", ri, ")");
-    LR_CHECK(decide || !r.steps.empty(), "decode before any prefill (row ", ri, ")");
-    r.off = N;
-    N += r.n;
-    part_.push_back(int(ri));
+  for (size_t i = 0; i < parts_.size(); ++i) {
+    Part& p = parts_[i];
+    const RoutedSeq& s = *rows_[size_t(p.row)];
+    LR_CHECK(s.len() + int(p.ids.size()) <= s.cache.max_T(), "context full: ", s.len(), " + ",
+             p.ids.size(), " tokens > max ", s.cache.max_T(), " (row ", p.row, ")");
+    p.off = N;
+    N += int(p.ids.size());
+    part_of_row_[size_t(p.row)] = int(i);
   }
+  for (size_t r = 0; r < rows_.size(); ++r)
+    if (part_of_row_[r] < 0 && rows_[r]) logits_at_[r] = {0, 0};
   if (N == 0) return;
   if (h_.size() < size_t(N) * H) h_.resize(size_t(N) * H);
   if (gather_.size() < size_t(N) * H) gather_.resize(size_t(N) * H);
   if (pos_.size() < size_t(N)) pos_.resize(size_t(N));
-  for (int ri : part_) {
-    Row& r = rows_[size_t(ri)];
-    engine_.embed(ids[size_t(ri)].data(), r.n, h_.data() + size_t(r.off) * H);
-    for (int t = 0; t < r.n; ++t) pos_[size_t(r.off + t)] = r.len + t;
+  for (const Part& p : parts_) {
+    RoutedSeq& s = *rows_[size_t(p.row)];
+    const int n = int(p.ids.size());
+    runner_.embed(p.ids.data(), n, h_.data() + size_t(p.off) * H);
+    for (int t = 0; t < n; ++t) pos_[size_t(p.off + t)] = s.len() + t;
     if (decide) {
-      r.steps.push_back(Step{r.len, r.len + r.n, std::vector<int>(size_t(L), -1), {}});
-      r.gates.assign(size_t(L), 0);
-      r.soft.assign(size_t(L), 0.f);
+      s.steps.push_back(RoutedSeq::Step{s.len(), s.len() + n, std::vector<int>(size_t(L), -1), {}});
+      s.gates.assign(size_t(L), 0);
+      s.soft.assign(size_t(L), 0.f);
     } else {
-      r.steps.back().p1 += r.n;
+      s.steps.back().p1 += n;
     }
   }
 
   std::vector<int>& open = open_;
   for (int l = 0; l < L; ++l) {
     open.clear();
-    for (int ri : part_) {
-      Row& r = rows_[size_t(ri)];
-      const float* h = h_.data() + size_t(r.off) * H;
-      double* s = r.sums.data() + size_t(l) * H;
-      for (int t = 0; t < r.n; ++t)
-        for (size_t i = 0; i < H; ++i) s[i] += h[size_t(t) * H + i];
-      if (decide) decide_gate(r, l, h);
-      if (r.gates[size_t(l)]) {
-        open.push_back(ri);
+    for (const Part& p : parts_) {
+      RoutedSeq& s = *rows_[size_t(p.row)];
+      const int n = int(p.ids.size());
+      const float* h = h_.data() + size_t(p.off) * H;
+      double* sum = s.sums.data() + size_t(l) * H;
+      for (int t = 0; t < n; ++t)
+        for (size_t i = 0; i < H; ++i) sum[i] += h[size_t(t) * H + i];
+      if (decide) decide_gate(s, l, h, n);
+      if (s.gates[size_t(l)]) {
+        open.push_back(p.row);
         continue;
       }
       // Skipped: identity. Keep the state entering the run of skipped blocks for backfill.
-      Step& st = r.steps.back();
-      const bool run_start = l == 0 || r.gates[size_t(l - 1)];
+      RoutedSeq::Step& st = s.steps.back();
+      const bool run_start = l == 0 || s.gates[size_t(l - 1)];
       if (decide) {
         if (run_start) {
           st.run_of_block[size_t(l)] = int(st.run_states.size());
@@ -232,59 +272,61 @@ void RoutedBatch::forward(std::span<const std::span<const int>> ids, bool decide
       }
       if (run_start) {
         auto& v = st.run_states[size_t(st.run_of_block[size_t(l)])];
-        v.insert(v.end(), h, h + size_t(r.n) * H);
+        v.insert(v.end(), h, h + size_t(n) * H);
       }
     }
     if (open.empty()) continue;
     backfill(l, open);
     // Gather the open rows (unless all are open: then they already lie contiguous).
-    const bool all_open = open.size() == part_.size();
+    const bool all_open = open.size() == parts_.size();
     float* buf = all_open ? h_.data() : gather_.data();
     pieces_.clear();
     int g = 0;
     for (int ri : open) {
-      const Row& r = rows_[size_t(ri)];
-      pieces_.push_back(Piece{ri, all_open ? r.off : g, r.n, pos_.data() + r.off});
+      const Part& p = parts_[size_t(part_of_row_[size_t(ri)])];
+      const int n = int(p.ids.size());
+      pieces_.push_back(Piece{ri, all_open ? p.off : g, n, pos_.data() + p.off});
       if (!all_open)
-        std::memcpy(gather_.data() + size_t(g) * H, h_.data() + size_t(r.off) * H,
-                    sizeof(float) * H * size_t(r.n));
-      g += r.n;
+        std::memcpy(gather_.data() + size_t(g) * H, h_.data() + size_t(p.off) * H,
+                    sizeof(float) * H * size_t(n));
+      g += n;
     }
     in_chunks(buf, pieces_,
-              [&](float* h, std::span<const KVSegment> s) { engine_.run_block(l, h, s); });
-    for (const Piece& p : pieces_) {
-      Row& r = rows_[size_t(p.row)];
+              [&](float* h, std::span<const KVSegment> sg) { runner_.run_block(l, h, sg); });
+    for (const Piece& pc : pieces_) {
+      const Part& p = parts_[size_t(part_of_row_[size_t(pc.row)])];
+      RoutedSeq& s = *rows_[size_t(pc.row)];
       if (!all_open)
-        std::memcpy(h_.data() + size_t(r.off) * H, gather_.data() + size_t(p.buf_off) * H,
-                    sizeof(float) * H * size_t(r.n));
-      r.filled[size_t(l)] = r.len + r.n;
-      counters_.block_rows[size_t(l)] += r.n;
+        std::memcpy(h_.data() + size_t(p.off) * H, gather_.data() + size_t(pc.buf_off) * H,
+                    sizeof(float) * H * size_t(pc.T));
+      s.filled[size_t(l)] = s.len() + pc.T;
+      counters_.block_rows[size_t(l)] += pc.T;
     }
   }
 
   // Logits: every new row, or only each row's last one (the LM head is the biggest matrix).
-  const int C = engine_.max_chunk();
+  const int C = runner_.max_chunk();
   const float* src = h_.data();
   int M = N;
   if (!all_positions) {
-    M = int(part_.size());
+    M = int(parts_.size());
     if (last_.size() < size_t(M) * H) last_.resize(size_t(M) * H);
     for (int i = 0; i < M; ++i) {
-      const Row& r = rows_[size_t(part_[size_t(i)])];
-      std::memcpy(last_.data() + size_t(i) * H, h_.data() + size_t(r.off + r.n - 1) * H,
-                  sizeof(float) * H);
+      const Part& p = parts_[size_t(i)];
+      std::memcpy(last_.data() + size_t(i) * H,
+                  h_.data() + size_t(p.off + int(p.ids.size()) - 1) * H, sizeof(float) * H);
     }
     src = last_.data();
   }
   if (logits_.size() < size_t(M) * V) logits_.resize(size_t(M) * V);
   for (int o = 0; o < M; o += C)
-    engine_.final_logits(src + size_t(o) * H, std::min(C, M - o), logits_.data() + size_t(o) * V);
-  for (size_t i = 0; i < part_.size(); ++i) {
-    Row& r = rows_[size_t(part_[i])];
-    r.logits_off = all_positions ? size_t(r.off) * V : i * size_t(V);
-    r.logits_n = all_positions ? size_t(r.n) * V : size_t(V);
-    r.len += r.n;
-    r.cache.len = r.len;
+    runner_.final_logits(src + size_t(o) * H, std::min(C, M - o), logits_.data() + size_t(o) * V);
+  for (size_t i = 0; i < parts_.size(); ++i) {
+    const Part& p = parts_[i];
+    const size_t n = p.ids.size();
+    logits_at_[size_t(p.row)] = all_positions ? std::pair{size_t(p.off) * V, n * size_t(V)}
+                                              : std::pair{i * size_t(V), size_t(V)};
+    rows_[size_t(p.row)]->cache.len += int(n);
   }
 }
 

@@ -1,19 +1,25 @@
 #pragma once
 // Routed inference with a KV cache for a batch of sequences (DESIGN §3 "Inference with a KV
-// cache"). A step is one prefill of new tokens; each row's gates are decided block by
-// block during it and stay fixed while that step decodes. A closed block does no work for
-// that row; an open block runs once over the stacked open rows (gather, compute, scatter).
-// K/V of positions that skipped a block are filled lazily ("backfill") the first time a
-// later step of the row runs it, from the hidden state stored at the start of the run of
-// skipped blocks at those positions.
+// cache"): one stateless BlockRunner and a RoutedSeq per row. A step is one prefill of new
+// tokens; each row's gates are decided block by block during it and stay fixed while that
+// step decodes. A closed block does no work for that row; an open block runs once over the
+// stacked open rows (gather, compute, scatter). K/V of positions that skipped a block are
+// filled lazily ("backfill") the first time a later step of the row runs it, from the
+// hidden state stored at the start of the run of skipped blocks at those positions.
+//
+// Rows are slots with stable indices, as a server needs: a row can be added, reset or
+// removed between any two calls while the others keep their state, every call takes any
+// subset of rows, and a row's cache stays until it is reset, so a later step extends it.
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
 #include "layerroute/adapters.h"
 #include "layerroute/gates.h"
+#include "layerroute/routed_seq.h"
 #include "layerroute/router.h"
-#include "model/forward.h"
+#include "model/block_runner.h"
 
 namespace lr {
 
@@ -31,55 +37,56 @@ struct RouteCounters {
 
 class RoutedBatch {
  public:
-  // router may be null (no routers: Router mode opens every block); it must outlive this.
+  // `batch` rows, all active and empty. router may be null (no routers: Router mode opens
+  // every block); it must outlive this.
   RoutedBatch(const Model& model, const RouterWeights* router, RouteOptions opt, int batch,
               int max_T, int max_chunk = 256);
 
-  int batch() const { return int(rows_.size()); }
-  const Model& model() const { return model_; }
+  int batch() const { return int(rows_.size()); }  // row slots, active or not
+  const Model& model() const { return runner_.model(); }
+  int max_T() const { return max_T_; }
   // LoRA deltas for every row (nullptr: none). Not owned.
-  void set_lora(const LowRankDeltas* deltas) { engine_.set_low_rank_deltas(deltas); }
-  // Gate mode of a row (or all rows) from its next step on.
+  void set_lora(const LowRankDeltas* deltas) { runner_.set_low_rank_deltas(deltas); }
+
+  // A new empty row with the batch's default gates: a removed slot if there is one, else a
+  // new slot. Returns its index.
+  int add_row();
+  // Frees the row's state (its cache memory too); the slot is inactive until add_row.
+  void remove_row(int row);
+  bool active(int row) const;
+  void reset(int row);  // the row back to an empty sequence; others untouched
+  void reset();         // every active row
+
+  // Gate mode of a row (or all active rows) from its next step on.
   void set_gates(int row, const GateSpec& g);
   void set_gates(const GateSpec& g);
 
-  // One step for every row with non-empty ids[row] (others sit it out). Logits of the last
-  // new position, or of every new position with all_positions.
+  // One step for every row with non-empty ids[row] (ids.size() == batch(); others sit it
+  // out). Logits of each row's last new position, or of every new one with all_positions.
   void prefill(std::span<const std::span<const int>> ids, bool all_positions = false);
-  // One token per row, appended to its current step under that step's gates.
+  // One token for each listed row (distinct active rows that have had a step), appended
+  // to its current step under that step's gates; unlisted rows sit it out.
+  void decode(std::span<const int> rows, std::span<const int> ids);
+  // One token for every row (ids.size() == batch()).
   void decode(std::span<const int> ids);
 
-  // Logits of the row from the last prefill/decode it took part in: [V] or [n, V].
+  // Logits of the row from the last call it took part in: [V] or [n, V].
   std::span<const float> logits(int row) const;
-  const std::vector<unsigned char>& gates(int row) const { return rows_[size_t(row)].gates; }
+  const RoutedSeq& seq(int row) const;
+  const std::vector<unsigned char>& gates(int row) const { return seq(row).gates; }
   // sigmoid(w.pool + b) per block of the current step (1/0 when not decided by a router).
-  const std::vector<float>& soft(int row) const { return rows_[size_t(row)].soft; }
-  int blocks_run(int row) const;
-  int pos(int row) const { return rows_[size_t(row)].len; }
+  const std::vector<float>& soft(int row) const { return seq(row).soft; }
+  int blocks_run(int row) const { return seq(row).blocks_run(); }
+  int pos(int row) const { return seq(row).len(); }
   const RouteCounters& counters() const { return counters_; }
   void reset_counters();
-  void reset();  // every row back to an empty sequence
 
  private:
-  // Positions [p0, p1) share one gate vector. For each run of consecutive closed blocks,
-  // run_states[k] holds the hidden state entering its first block, [p1 - p0, H].
-  struct Step {
-    int p0 = 0, p1 = 0;
-    std::vector<int> run_of_block;  // [L]: run index of a closed block, -1 when open
-    std::vector<std::vector<float>> run_states;
-  };
-  struct Row {
-    KVCache cache;
-    int len = 0;
-    GateSpec spec;
-    std::vector<unsigned char> gates;
-    std::vector<float> soft;
-    std::vector<int> filled;   // [L]: K/V of positions [0, filled[l]) exist at block l
-    std::vector<double> sums;  // [L, H]: sum over positions of the state entering block l
-    std::vector<Step> steps;
-    // The current call: rows [off, off + n) of the stacked hidden state.
-    int off = 0, n = 0;
-    size_t logits_off = 0, logits_n = 0;
+  // A row's part in the current call: rows [off, off + n) of the stacked hidden state.
+  struct Part {
+    int row = 0;
+    std::span<const int> ids;
+    int off = 0;
   };
   // One stretch of stacked rows that belongs to one sequence.
   struct Piece {
@@ -87,25 +94,29 @@ class RoutedBatch {
     const int* positions;
   };
 
-  void forward(std::span<const std::span<const int>> ids, bool decide, bool all_positions);
-  void decide_gate(Row& r, int l, const float* h);
+  RoutedSeq& row_seq(int row);
+  void forward(bool decide, bool all_positions);  // over parts_
+  void decide_gate(RoutedSeq& s, int l, const float* h, int n);
   void backfill(int l, const std::vector<int>& open);
   // Runs fn(hidden, segments) over pieces packed into calls of at most max_chunk rows.
   template <typename Fn>
   void in_chunks(float* buf, const std::vector<Piece>& pieces, Fn fn);
 
-  const Model& model_;
   const RouterWeights* router_;
   RouteOptions opt_;
-  InferenceSession engine_;  // kernels + scratch; its own cache is unused
-  std::vector<Row> rows_;
+  int max_T_;
+  BlockRunner runner_;
+  std::vector<std::optional<RoutedSeq>> rows_;
+  std::vector<std::pair<size_t, size_t>> logits_at_;  // [batch]: offset, size into logits_
   RouteCounters counters_;
   // Scratch reused across calls (grows only).
+  std::vector<Part> parts_;
+  std::vector<int> part_of_row_;  // [batch]: index into parts_, -1 when sitting out
   std::vector<float> h_, gather_, bf_, logits_, last_;
-  std::vector<int> pos_, bf_pos_, part_, open_;
-  std::vector<std::span<const int>> one_;
+  std::vector<int> pos_, bf_pos_, open_, all_rows_;
   std::vector<Piece> pieces_;
   std::vector<KVSegment> segs_;
+  std::vector<double> pool_sum_;  // [H]: pooling over the new tokens only
 };
 
 }  // namespace lr

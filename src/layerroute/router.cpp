@@ -9,6 +9,22 @@ std::pair<int, int> router_middle_band(int L) {
   return {int(std::lround(8.0 * L / 24.0)), int(std::lround(16.0 * L / 24.0))};
 }
 
+double router_logit(const float* w, float b, const double* pool_sum, double count, int H) {
+  double z = 0;
+  for (int i = 0; i < H; ++i) z += double(w[i]) * pool_sum[i];
+  return double(b) + z / count;
+}
+
+double router_logit(const float* w, float b, const float* pool_mean, int H) {
+  double z = b;
+  for (int i = 0; i < H; ++i) z += double(w[i]) * pool_mean[i];
+  return z;
+}
+
+float router_soft(double z) {
+  return float(1.0 / (1.0 + std::exp(-z)));
+}
+
 RouterWeights RouterWeights::zeros(const ModelConfig& cfg) {
   RouterWeights r;
   r.n_layers = cfg.n_layers;

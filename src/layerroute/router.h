@@ -17,6 +17,17 @@ enum class RouterPooling {
 // i.e. blocks 8..16 for the 24-block Qwen2.5-0.5B, scaled linearly with depth otherwise.
 std::pair<int, int> router_middle_band(int n_layers);
 
+// The one formula for a router's decision, used by training and by routed inference:
+// z = b + w . pool (accumulated in double), soft = sigmoid(z), the gate is open iff
+// soft > threshold. Inference keeps the pool as a running sum over `count` positions;
+// training as the mean itself.
+double router_logit(const float* w, float b, const double* pool_sum, double count, int H);
+double router_logit(const float* w, float b, const float* pool_mean, int H);
+float router_soft(double z);
+inline bool gate_open(float soft, float threshold) {
+  return soft > threshold;
+}
+
 struct RouterWeights {
   int n_layers = 0, hidden = 0;
   std::vector<float> w;  // [L, H]

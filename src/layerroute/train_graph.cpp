@@ -75,8 +75,6 @@ void TrainGraph::reserve(int rows, int seq) {
     attn_scratch_ =
         take(ops::attention_scratch_floats(cap_rows_, cap_T_, c.n_heads, c.n_kv_heads, c.head_dim));
     ce_x_ = take(C * H), ce_dx_ = take(C * H), ce_logits_ = take(C * V);
-    rope_cos_ = take(size_t(cap_T_) * size_t(c.head_dim / 2));
-    rope_sin_ = take(size_t(cap_T_) * size_t(c.head_dim / 2));
     dres_ = take(N * H), db_ = take(N * H), dm_ = take(N * H), da_ = take(N * H);
     dact_ = take(N * I), dgate_ = take(N * I), dup_ = take(N * I);
     dq_ = take(N * Q), dk_ = take(N * K), dv_ = take(N * K), datt_ = take(N * Q);
@@ -84,7 +82,7 @@ void TrainGraph::reserve(int rows, int seq) {
     if (pass == 0) arena_.assign(off, 0.f);
   }
   row_loss_.assign(C, 0.0);
-  ops::rope_tables(cap_T_, c.head_dim, c.rope_theta, rope_cos_, rope_sin_);
+  rope_ = make_rope_table(cap_T_, c.head_dim, c.rope_theta);
 }
 
 ops::LoraOp TrainGraph::lora_op(int layer, LoraTarget t, bool train_dropout,
@@ -104,64 +102,13 @@ ops::LoraOp TrainGraph::lora_op(int layer, LoraTarget t, bool train_dropout,
   return op;
 }
 
-void TrainGraph::set_surrogate(std::vector<float> base, std::vector<float> ref) {
-  sur_base_ = std::move(base);
-  sur_ref_ = std::move(ref);
-}
+// ---- forward, by stages ----
 
-// Decides the gates of block `layer` for every row from the state entering it.
-void TrainGraph::route(int layer) {
-  const int H = w_.cfg.hidden, T = T_;
-  float* soft = soft_.data() + size_t(layer) * size_t(rows_);
-  float* gate = gate_.data() + size_t(layer) * size_t(rows_);
-  if (!routes()) {
-    const float g =
-        opts_.gate_mode == TrainGate::Fixed && !opts_.fixed_mask[size_t(layer)] ? 0.f : 1.f;
-    std::fill(soft, soft + rows_, g);
-    std::fill(gate, gate + rows_, g);
-    return;
-  }
-  const LayerActs& A = acts_[size_t(layer)];
-  const bool masked = opts_.pooling == RouterPooling::MaskedMean;
-  for (int b = 0; b < rows_; ++b) {
-    const uint8_t* mk = mask_.data() + size_t(b) * size_t(T);
-    const float* h = A.h_in + long(b) * T * H;
-    float* pool = A.pool + long(b) * H;
-    int cnt = 0;
-    for (int t = 0; t < T; ++t) cnt += (!masked || mk[t]) ? 1 : 0;
-    const float inv = 1.f / float(std::max(cnt, 1));
-    ops::parallel_ranges(H, [&](long j0, long j1) {
-      for (long j = j0; j < j1; ++j) pool[j] = 0.f;
-      for (int t = 0; t < T; ++t)
-        if (!masked || mk[t])
-          for (long j = j0; j < j1; ++j) pool[j] += h[long(t) * H + j];
-      for (long j = j0; j < j1; ++j) pool[j] *= inv;
-    });
-    const float* wr = router_->w.data() + long(layer) * H;
-    double z = router_->b[size_t(layer)];
-    for (int j = 0; j < H; ++j) z += double(wr[j]) * pool[j];
-    const float s = float(1.0 / (1.0 + std::exp(-z)));
-    soft[b] = s;
-    if (opts_.gate_mode == TrainGate::Surrogate) {
-      const size_t i = size_t(layer) * size_t(rows_) + size_t(b);
-      LR_CHECK(i < sur_base_.size() && i < sur_ref_.size(),
-               "train graph: surrogate gates not set for this batch");
-      gate[b] = float(double(sur_base_[i]) + (double(s) - double(sur_ref_[i])));
-    } else {
-      gate[b] = s > opts_.threshold ? 1.f : 0.f;
-    }
-  }
-}
-
-StepMetrics TrainGraph::forward(const Batch& batch, const RunOptions& run) {
+// Inputs: the batch's ids, masks and targets; the embedding rows into block 0's input.
+void TrainGraph::forward_inputs(const Batch& batch) {
   const ModelConfig& c = w_.cfg;
-  LR_CHECK(batch.rows > 0 && batch.seq > 0, "train graph: empty batch");
   const size_t n = size_t(batch.rows) * size_t(batch.seq);
-  LR_CHECK(batch.ids.size() == n && batch.attn_mask.size() == n && batch.loss_mask.size() == n,
-           "train graph: batch arrays do not match rows x seq = ", batch.rows, " x ", batch.seq);
-  reserve(batch.rows, batch.seq);
   rows_ = batch.rows, T_ = batch.seq, N_ = long(n);
-  step_ = run.step, dropout_on_ = run.dropout, loss_scale_ = run.loss_scale;
   ids_ = batch.ids, mask_ = batch.attn_mask;
   labels_.assign(size_t(rows_), 0.f);
   for (int b = 0; b < rows_ && size_t(b) < batch.labels.size(); ++b)
@@ -177,60 +124,86 @@ StepMetrics TrainGraph::forward(const Batch& batch, const RunOptions& run) {
         tgt_pos_.push_back(b * T_ + t);
         tgt_id_.push_back(ids_[size_t(b * T_ + t + 1)]);
       }
-  const int L = c.n_layers, H = c.hidden, Q = c.q_dim(), K = c.kv_dim(), I = c.intermediate;
-  soft_.assign(size_t(L) * size_t(rows_), 0.f);
-  gate_.assign(size_t(L) * size_t(rows_), 0.f);
-
+  soft_.assign(size_t(c.n_layers) * size_t(rows_), 0.f);
+  gate_.assign(size_t(c.n_layers) * size_t(rows_), 0.f);
+  const int H = c.hidden;
   float* h0 = acts_[0].h_in;
-#pragma omp parallel for schedule(static)
-  for (long i = 0; i < N_; ++i)
+  ops::parallel_each(N_, [&](long i) {
     std::memcpy(h0 + i * H, w_.embed.data() + long(ids_[size_t(i)]) * H, sizeof(float) * size_t(H));
+  });
+}
 
-  const bool drop = run.dropout;
-  for (int l = 0; l < L; ++l) {
-    LayerActs& A = acts_[size_t(l)];
-    const TrainBlockWeights& bw = w_.blocks[size_t(l)];
-    float* h_next = l + 1 < L ? acts_[size_t(l + 1)].h_in : h_final_;
-    route(l);
-    ops::rmsnorm_fwd(A.h_in, bw.in_norm.data(), c.rms_eps, N_, H, A.a, A.inv_in);
-    const float* bq = c.qkv_bias ? bw.bq.data() : nullptr;
-    const float* bk = c.qkv_bias ? bw.bk.data() : nullptr;
-    const float* bv = c.qkv_bias ? bw.bv.data() : nullptr;
-    ops::LoraOp lq = lora_op(l, LoraTarget::Q, drop), lk = lora_op(l, LoraTarget::K, drop),
-                lv = lora_op(l, LoraTarget::V, drop), lo = lora_op(l, LoraTarget::O, drop),
-                lg = lora_op(l, LoraTarget::Gate, drop), lu = lora_op(l, LoraTarget::Up, drop),
-                ld = lora_op(l, LoraTarget::Down, drop);
-    float** u = A.u;
-    ops::linear_fwd(A.a, N_, H, Q, bw.wq.data(), bq, &lq, false, A.q, u[0], scratch_in_);
-    ops::linear_fwd(A.a, N_, H, K, bw.wk.data(), bk, &lk, false, A.k, u[1], scratch_in_);
-    ops::linear_fwd(A.a, N_, H, K, bw.wv.data(), bv, &lv, false, A.v, u[2], scratch_in_);
-    ops::rope_fwd(A.q, rows_, T_, c.n_heads, c.head_dim, rope_cos_, rope_sin_);
-    ops::rope_fwd(A.k, rows_, T_, c.n_kv_heads, c.head_dim, rope_cos_, rope_sin_);
-    ops::attention_fwd(A.q, A.k, A.v, mask_.data(), rows_, T_, c.n_heads, c.n_kv_heads, c.head_dim,
-                       A.att, A.lse, attn_scratch_);
-    std::memcpy(A.h1, A.h_in, sizeof(float) * size_t(N_) * size_t(H));
-    ops::linear_fwd(A.att, N_, Q, H, bw.wo.data(), nullptr, &lo, true, A.h1, u[3], scratch_in_);
-    ops::rmsnorm_fwd(A.h1, bw.post_norm.data(), c.rms_eps, N_, H, A.m, A.inv_post);
-    ops::linear_fwd(A.m, N_, H, I, bw.wgate.data(), nullptr, &lg, false, A.gate, u[4], scratch_in_);
-    ops::linear_fwd(A.m, N_, H, I, bw.wup.data(), nullptr, &lu, false, A.up, u[5], scratch_in_);
-    ops::swiglu_fwd(A.gate, A.up, act_, size_t(N_) * size_t(I));
-    std::memcpy(A.bout, A.h1, sizeof(float) * size_t(N_) * size_t(H));
-    ops::linear_fwd(act_, N_, I, H, bw.wdown.data(), nullptr, &ld, true, A.bout, u[6], scratch_in_);
-    const float* gate = gate_.data() + size_t(l) * size_t(rows_);
-#pragma omp parallel for schedule(static)
-    for (long i = 0; i < N_; ++i) {
-      const float g = gate[i / T_];
-      const float* bo = A.bout + i * H;
-      const float* h = A.h_in + i * H;
-      float* o = h_next + i * H;
-      for (int j = 0; j < H; ++j) o[j] = g * bo[j] + (1.f - g) * h[j];
-    }
+// The gates of block `layer` for every row, from the state entering it.
+void TrainGraph::forward_router(int layer) {
+  const int H = w_.cfg.hidden;
+  float* soft = soft_.data() + size_t(layer) * size_t(rows_);
+  float* gate = gate_.data() + size_t(layer) * size_t(rows_);
+  if (!routes()) {
+    const float g =
+        opts_.gate_mode == TrainGate::Fixed && !opts_.fixed_mask[size_t(layer)] ? 0.f : 1.f;
+    std::fill(soft, soft + rows_, g);
+    std::fill(gate, gate + rows_, g);
+    return;
   }
-  ops::rmsnorm_fwd(h_final_, w_.final_norm.data(), c.rms_eps, N_, H, hf_, inv_final_);
+  const LayerActs& A = acts_[size_t(layer)];
+  z_.resize(size_t(rows_));
+  ops::router_fwd(A.h_in, mask_.data(), opts_.pooling == RouterPooling::MaskedMean, rows_, T_, H,
+                  router_->w.data() + long(layer) * H, router_->b[size_t(layer)], A.pool,
+                  z_.data());
+  for (int b = 0; b < rows_; ++b) {
+    soft[b] = router_soft(z_[size_t(b)]);
+    gate[b] = gate_open(soft[b], opts_.threshold) ? 1.f : 0.f;  // hard; STE in backward
+  }
+}
 
-  StepMetrics m;
-  m.rows = rows_, m.tokens = N_, m.n_targets = long(tgt_pos_.size());
-  const long nt = m.n_targets;
+// One block: router, B(h) (always computed: the STE gradient needs it), gate.
+void TrainGraph::forward_block(int l, bool drop) {
+  const ModelConfig& c = w_.cfg;
+  const int L = c.n_layers, H = c.hidden, Q = c.q_dim(), K = c.kv_dim(), I = c.intermediate;
+  LayerActs& A = acts_[size_t(l)];
+  const TrainBlockWeights& bw = w_.blocks[size_t(l)];
+  float* h_next = l + 1 < L ? acts_[size_t(l + 1)].h_in : h_final_;
+  forward_router(l);
+  auto lop = [&](LoraTarget t) { return lora_op(l, t, drop); };
+  auto u = [&](LoraTarget t) { return A.u[int(t)]; };
+  const ops::LoraOp lq = lop(LoraTarget::Q), lk = lop(LoraTarget::K), lv = lop(LoraTarget::V),
+                    lo = lop(LoraTarget::O), lg = lop(LoraTarget::Gate), lu = lop(LoraTarget::Up),
+                    ld = lop(LoraTarget::Down);
+  // Attention half: h1 = h + o_proj(attn(rope(q(a)), rope(k(a)), v(a))), a = norm(h).
+  ops::rmsnorm_fwd(A.h_in, bw.in_norm.data(), c.rms_eps, N_, H, A.a, A.inv_in);
+  const float* bq = c.qkv_bias ? bw.bq.data() : nullptr;
+  const float* bk = c.qkv_bias ? bw.bk.data() : nullptr;
+  const float* bv = c.qkv_bias ? bw.bv.data() : nullptr;
+  ops::linear_fwd(A.a, N_, H, Q, bw.wq.data(), bq, &lq, false, A.q, u(LoraTarget::Q), scratch_in_);
+  ops::linear_fwd(A.a, N_, H, K, bw.wk.data(), bk, &lk, false, A.k, u(LoraTarget::K), scratch_in_);
+  ops::linear_fwd(A.a, N_, H, K, bw.wv.data(), bv, &lv, false, A.v, u(LoraTarget::V), scratch_in_);
+  rope_rows(A.q, rows_, T_, c.n_heads, c.head_dim, rope_);
+  rope_rows(A.k, rows_, T_, c.n_kv_heads, c.head_dim, rope_);
+  ops::attention_fwd(A.q, A.k, A.v, mask_.data(), rows_, T_, c.n_heads, c.n_kv_heads, c.head_dim,
+                     A.att, A.lse, attn_scratch_);
+  std::memcpy(A.h1, A.h_in, sizeof(float) * size_t(N_) * size_t(H));
+  ops::linear_fwd(A.att, N_, Q, H, bw.wo.data(), nullptr, &lo, true, A.h1, u(LoraTarget::O),
+                  scratch_in_);
+  // MLP half: B = h1 + down(swiglu(gate(m), up(m))), m = norm(h1).
+  ops::rmsnorm_fwd(A.h1, bw.post_norm.data(), c.rms_eps, N_, H, A.m, A.inv_post);
+  ops::linear_fwd(A.m, N_, H, I, bw.wgate.data(), nullptr, &lg, false, A.gate, u(LoraTarget::Gate),
+                  scratch_in_);
+  ops::linear_fwd(A.m, N_, H, I, bw.wup.data(), nullptr, &lu, false, A.up, u(LoraTarget::Up),
+                  scratch_in_);
+  ops::swiglu_fwd(A.gate, A.up, act_, size_t(N_) * size_t(I));
+  std::memcpy(A.bout, A.h1, sizeof(float) * size_t(N_) * size_t(H));
+  ops::linear_fwd(act_, N_, I, H, bw.wdown.data(), nullptr, &ld, true, A.bout, u(LoraTarget::Down),
+                  scratch_in_);
+  ops::gate_fwd(A.bout, A.h_in, gate_.data() + size_t(l) * size_t(rows_), rows_, T_, H, h_next);
+}
+
+// Head and loss: final norm, then the LM head fused with cross-entropy (and, when a
+// backward follows, its gradient into dhf_ and, in full mode, the head's weights).
+double TrainGraph::forward_head_loss(const RunOptions& run) {
+  const ModelConfig& c = w_.cfg;
+  const int H = c.hidden;
+  ops::rmsnorm_fwd(h_final_, w_.final_norm.data(), c.rms_eps, N_, H, hf_, inv_final_);
+  const long nt = long(tgt_pos_.size());
   float* dhf = nullptr;
   if (run.need_grad) {
     std::memset(dhf_, 0, sizeof(float) * size_t(N_) * size_t(H));
@@ -238,12 +211,16 @@ StepMetrics TrainGraph::forward(const Batch& batch, const RunOptions& run) {
   }
   float* dE = (run.need_grad && opts_.trainable == Trainable::All) ? gw_.head() : nullptr;
   const float gscale = nt > 0 ? run.loss_scale / float(nt) : 0.f;
-  const double ce_sum =
-      ops::lm_head_ce(hf_, H, w_.head(), c.vocab, tgt_pos_.data(), tgt_id_.data(), nt, gscale, dhf,
-                      dE, opts_.ce_chunk, ce_x_, ce_dx_, ce_logits_, row_loss_.data());
-  have_grad_ = run.need_grad;
+  return ops::lm_head_ce(hf_, H, w_.head(), c.vocab, tgt_pos_.data(), tgt_id_.data(), nt, gscale,
+                         dhf, dE, opts_.ce_chunk, ce_x_, ce_dx_, ce_logits_, row_loss_.data());
+}
 
-  m.ce = nt > 0 ? ce_sum / double(nt) : 0.0;
+// Metrics: loss terms, gate statistics per block.
+StepMetrics TrainGraph::forward_metrics(double ce_sum) const {
+  const int L = w_.cfg.n_layers;
+  StepMetrics m;
+  m.rows = rows_, m.tokens = N_, m.n_targets = long(tgt_pos_.size());
+  m.ce = m.n_targets > 0 ? ce_sum / double(m.n_targets) : 0.0;
   m.ppl = std::exp(m.ce);
   m.block_soft.assign(size_t(L), 0.0);
   m.block_open.assign(size_t(L), 0.0);
@@ -253,7 +230,7 @@ StepMetrics TrainGraph::forward(const Batch& batch, const RunOptions& run) {
       const size_t i = size_t(l) * size_t(rows_) + size_t(b);
       const double s = soft_[i];
       m.block_soft[size_t(l)] += s / rows_;
-      const bool open = routes() ? s > opts_.threshold : gate_[i] > 0.5f;
+      const bool open = routes() ? gate_open(float(s), opts_.threshold) : gate_[i] > 0.5f;
       m.block_open[size_t(l)] += open ? 1.0 / rows_ : 0.0;
       const double y =
           opts_.router_loss == RouterLoss::BceNaive ? labels_[size_t(b)] : 1.0 - labels_[size_t(b)];
@@ -269,6 +246,20 @@ StepMetrics TrainGraph::forward(const Batch& batch, const RunOptions& run) {
   if (routes()) m.router_term = opts_.router_loss == RouterLoss::GateReg ? m.gate_reg : bce;
   m.loss = m.ce + double(opts_.lambda) * m.router_term;
   return m;
+}
+
+StepMetrics TrainGraph::forward(const Batch& batch, const RunOptions& run) {
+  LR_CHECK(batch.rows > 0 && batch.seq > 0, "train graph: empty batch");
+  const size_t n = size_t(batch.rows) * size_t(batch.seq);
+  LR_CHECK(batch.ids.size() == n && batch.attn_mask.size() == n && batch.loss_mask.size() == n,
+           "train graph: batch arrays do not match rows x seq = ", batch.rows, " x ", batch.seq);
+  reserve(batch.rows, batch.seq);
+  step_ = run.step, dropout_on_ = run.dropout, loss_scale_ = run.loss_scale;
+  forward_inputs(batch);
+  for (int l = 0; l < w_.cfg.n_layers; ++l) forward_block(l, run.dropout);
+  const double ce_sum = forward_head_loss(run);
+  have_grad_ = run.need_grad;
+  return forward_metrics(ce_sum);
 }
 
 std::vector<Param> TrainGraph::params() {

@@ -14,12 +14,13 @@
 #include <cstdint>
 #include <vector>
 
+#include "kernels/cpu/rope.h"
+#include "layerroute/batch.h"
 #include "layerroute/lora.h"
 #include "layerroute/ops.h"
 #include "layerroute/params.h"
 #include "layerroute/router.h"
 #include "layerroute/train_weights.h"
-#include "text/dataset.h"
 
 namespace lr {
 
@@ -30,10 +31,9 @@ enum class RouterLoss {
   BceCorrected,  // lambda * mean BCE(soft, 1 - y)
 };
 enum class TrainGate {
-  Hard,       // g = soft > threshold, STE backward (training and evaluation)
-  AllOpen,    // g = 1: every block runs, routers neither used nor trained
-  Surrogate,  // g = base + soft - ref with fixed base/ref (tests: its gradient is the STE's)
-  Fixed,      // g = fixed_mask[block] for every row: routers neither used nor trained
+  Hard,     // g = soft > threshold, STE backward (training and evaluation)
+  AllOpen,  // g = 1: every block runs, routers neither used nor trained
+  Fixed,    // g = fixed_mask[block] for every row: routers neither used nor trained
 };
 
 struct TrainOptions {
@@ -91,11 +91,11 @@ class TrainGraph {
   std::vector<Param> params();
   void zero_grad();
 
-  // TrainGate::Surrogate: base/ref are [L * rows].
-  void set_surrogate(std::vector<float> base, std::vector<float> ref);
   const std::vector<float>& soft_gates() const { return soft_; }  // [L * rows], last forward
   const std::vector<float>& gates() const { return gate_; }       // [L * rows]
   const TrainOptions& options() const { return opts_; }
+  // RMSNorm of the last block's output [rows * seq, H], last forward: the LM head's input.
+  const float* final_normed() const { return hf_; }
 
  private:
   struct LayerActs {
@@ -105,13 +105,21 @@ class TrainGraph {
   };
   // first_token: the op runs on tokens from there on (dropout mask offset).
   ops::LoraOp lora_op(int layer, LoraTarget t, bool train_dropout, long first_token = 0) const;
-  void route(int layer);
-  // Gates come from the routers (Hard, Surrogate) rather than being given (AllOpen, Fixed).
-  bool routes() const {
-    return opts_.gate_mode == TrainGate::Hard || opts_.gate_mode == TrainGate::Surrogate;
-  }
+  // Gates come from the routers (Hard) rather than being given (AllOpen, Fixed).
+  bool routes() const { return opts_.gate_mode == TrainGate::Hard; }
+
+  // Forward stages, in order.
+  void forward_inputs(const Batch& batch);
+  void forward_router(int layer);
+  void forward_block(int layer, bool dropout);
+  double forward_head_loss(const RunOptions& run);  // the CE sum over targets
+  StepMetrics forward_metrics(double ce_sum) const;
+  // Backward stages, the same in reverse.
+  void backward_head();
   void backward_block(int layer);
   void backward_block_rows(int layer, int r0, int nr);
+  void backward_router(int layer);
+  void backward_inputs();
 
   TrainWeights& w_;
   LoraWeights* lora_;
@@ -131,7 +139,9 @@ class TrainGraph {
   std::vector<uint8_t> mask_;
   std::vector<float> labels_;  // 1 = tool_call
   std::vector<int32_t> tgt_pos_, tgt_id_;
-  std::vector<float> soft_, gate_, sur_base_, sur_ref_;
+  std::vector<float> soft_, gate_;  // [L * rows]
+  std::vector<double> z_, dsoft_;   // [rows]: router logits, dL/dsoft (one block at a time)
+  std::vector<float> dz_;           // [rows]
 
   // Arena and the views carved out of it.
   std::vector<float> arena_;
@@ -140,7 +150,7 @@ class TrainGraph {
   float *h_final_ = nullptr, *hf_ = nullptr, *inv_final_ = nullptr, *dhf_ = nullptr;
   float *act_ = nullptr, *scratch_in_ = nullptr, *scratch_r_ = nullptr, *attn_scratch_ = nullptr;
   float *ce_x_ = nullptr, *ce_dx_ = nullptr, *ce_logits_ = nullptr;
-  float *rope_cos_ = nullptr, *rope_sin_ = nullptr;
+  RopeTable rope_;  // for cap_T_ positions
   float *dres_ = nullptr, *db_ = nullptr, *dm_ = nullptr, *dact_ = nullptr, *dgate_ = nullptr,
         *dup_ = nullptr, *dq_ = nullptr, *dk_ = nullptr, *dv_ = nullptr, *datt_ = nullptr,
         *da_ = nullptr, *partial_ = nullptr;

@@ -3,8 +3,10 @@
 #include <httplib.h>
 
 #include <atomic>
+#include <chrono>
 #include <iostream>
 #include <mutex>
+#include <thread>
 
 #include "core/timer.h"
 #include "serve/api_error.h"
@@ -248,6 +250,10 @@ int HttpServer::in_flight() const {
 
 void HttpServer::stop() {
   impl_->draining.store(true);
+  // cpp-httplib's stop() does nothing before listen() runs: wait for it (a model that
+  // fails to load stops the server right after it was started).
+  for (int i = 0; i < 500 && !impl_->svr.is_running(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   impl_->svr.stop();
 }
 

@@ -2,20 +2,11 @@
 
 #include <algorithm>
 
-#include "core/error.h"
-#include "core/threads.h"
 #include "core/timer.h"
 
 namespace lr::serve {
 
 namespace {
-// TEMP-SHIM until the per-row RoutedBatch API lands (batch 1 only).
-void shim_reset(RoutedBatch& b, int) {
-  b.reset();
-}
-void shim_decode(RoutedBatch& b, std::span<const int>, std::span<const int> ids) {
-  b.decode(ids);
-}
 double ms_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
 }
@@ -28,7 +19,6 @@ Scheduler::Scheduler(const Model& model, const RouterWeights* router, const LowR
       opt_(std::move(opt)),
       batch_(model, router, route, opt_.parallel, opt_.ctx),
       slots_(size_t(opt_.parallel)) {
-  LR_CHECK(opt_.parallel == 1, "serve: --parallel > 1 needs RoutedBatch::decode(rows, ids)");  // TEMP-SHIM
   batch_.set_lora(lora);
   stats_.block_open.assign(size_t(model.config.n_layers), 0);
   thread_ = std::thread([this] { loop(); });
@@ -118,8 +108,6 @@ void Scheduler::take_token(int s, int id) {
 }
 
 void Scheduler::loop() {
-  // OpenMP's thread count is per calling thread: give this one the process setting.
-  set_num_threads(num_threads());
   const int V = model_.config.vocab, L = model_.config.n_layers;
   std::vector<std::span<const int>> spans(slots_.size());
   std::vector<int> rows, toks, admitted;
@@ -171,7 +159,7 @@ void Scheduler::loop() {
       const bool extends = sl.tokens.size() < j.ids.size() &&
                            std::equal(sl.tokens.begin(), sl.tokens.end(), j.ids.begin());
       if (!extends) {
-        shim_reset(batch_, s);
+        batch_.reset(s);
         sl.tokens.clear();
       }
       batch_.set_gates(s, j.gates ? *j.gates : route_.gates);
@@ -193,7 +181,7 @@ void Scheduler::loop() {
       } catch (const std::exception& e) {
         for (int s : admitted) {
           slots_[size_t(s)].tokens.clear();
-          shim_reset(batch_, s);
+          batch_.reset(s);
           end(s, std::string("error: ") + e.what());
         }
         admitted.clear();
@@ -226,7 +214,7 @@ void Scheduler::loop() {
       }
     if (!rows.empty()) {
       Timer t;
-      shim_decode(batch_, rows, toks);
+      batch_.decode(rows, toks);
       const double dt = t.seconds();
       {
         std::lock_guard lk(mu_);

@@ -2,7 +2,7 @@
 
 #include <sstream>
 
-#include "eval/metrics.h"
+#include "eval/flops.h"
 
 namespace lr::serve {
 

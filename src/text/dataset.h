@@ -9,14 +9,13 @@
 #include <string_view>
 #include <vector>
 
+#include "core/step_label.h"
 #include "io/json.h"
 #include "text/chat_template.h"
 #include "text/tokenizer.h"
 
 namespace lr {
 
-enum class StepLabel : int { ToolCall = 0, Planning = 1 };
-const char* step_label_name(StepLabel l);  // "tool_call" / "planning"
 
 enum class DataFormat { Hermes, Glaive, Gsm8k, Turing, Messages };
 
@@ -91,16 +90,5 @@ TokenizedSample tokenize_spans(const std::string& text, const std::vector<TextSp
 // Seeded shuffle then split: the first round(n * val_fraction) go to validation.
 void split_train_val(std::vector<TokenizedSample> all, double val_fraction, uint64_t seed,
                      std::vector<TokenizedSample>* train, std::vector<TokenizedSample>* val);
-
-// A padded micro-batch: rows padded only to the longest row; pad positions have
-// attn_mask 0 and loss_mask 0.
-struct Batch {
-  int rows = 0, seq = 0;
-  std::vector<int32_t> ids;        // rows * seq
-  std::vector<uint8_t> attn_mask;  // rows * seq, 1 for real tokens
-  std::vector<uint8_t> loss_mask;  // rows * seq, 1 where ids[t] is a target (predicted at t-1)
-  std::vector<StepLabel> labels;   // rows
-};
-Batch make_batch(const std::vector<const TokenizedSample*>& rows, int32_t pad_id);
 
 }  // namespace lr

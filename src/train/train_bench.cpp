@@ -10,24 +10,12 @@
 #include "core/rss.h"
 #include "core/threads.h"
 #include "core/timer.h"
+#include "eval/flops.h"
 #include "io/safetensors.h"
 #include "layerroute/adamw.h"
 #include "layerroute/train_graph.h"
 
 namespace lr {
-
-double train_step_flops_per_token(const ModelConfig& c, int r, int seq, double open_share) {
-  const double H = c.hidden, Q = c.q_dim(), K = c.kv_dim(), I = c.intermediate, V = c.vocab;
-  const double hd = c.head_dim, nh = c.n_heads, T = seq;
-  const double lin = 2 * (H * Q + 2 * H * K + Q * H + 3 * H * I);
-  const double lora_io = (H + Q) + 2 * (H + K) + (Q + H);  // q, k, v, o: in + out
-  const double keys = (T + 1) / 2;                         // causal: mean visible keys
-  const double fwd = lin + 2 * r * lora_io + 4 * hd * nh * keys;
-  // Input gradients through the frozen weights, LoRA dA/dB/dx, attention: 5 T x T products.
-  const double bwd = lin + 4 * r * lora_io + 10 * hd * nh * keys;
-  const double head = 4 * H * V * (T - 1) / T;  // forward + dx over the targets
-  return c.n_layers * (fwd + open_share * bwd) + head;
-}
 
 namespace {
 
@@ -128,9 +116,9 @@ TrainBenchResult bench_training(const ModelConfig& cfg, const TrainBenchOptions&
   res.tok_s = tokens / res.best_step_s;
   res.tok_s_mean = tokens / res.mean_step_s;
   res.blocks_open = open / o.steps;
-  const int r = lora.cfg.rank;
-  res.flops_per_token = train_step_flops_per_token(cfg, r, o.seq, 1.0);
-  res.flops_per_token_executed = train_step_flops_per_token(cfg, r, o.seq, res.blocks_open);
+  res.flops_per_token = eval::train_step_flops_per_token(cfg, lora.cfg, o.seq, 1.0);
+  res.flops_per_token_executed =
+      eval::train_step_flops_per_token(cfg, lora.cfg, o.seq, res.blocks_open);
   res.gflops = res.flops_per_token_executed * res.tok_s / 1e9;
   res.sgemm_gflops = measure_sgemm_gflops(cfg, o.rows * o.seq);
   res.limit_share = res.gflops / res.sgemm_gflops;

@@ -40,9 +40,4 @@ struct TrainBenchResult {
 // Loads (or draws) the weights, runs the steps, measures. cfg must match model_dir's config.
 TrainBenchResult bench_training(const ModelConfig& cfg, const TrainBenchOptions& opts);
 
-// FLOPs per token of one training step for a sequence of `seq` tokens, every target
-// predicted, LoRA on q/k/v/o; open_share scales the blocks' backward (1 = all open).
-double train_step_flops_per_token(const ModelConfig& cfg, int lora_rank, int seq,
-                                  double open_share);
-
 }  // namespace lr

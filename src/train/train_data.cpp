@@ -1,9 +1,12 @@
 #include "train/train_data.h"
 
+#include <algorithm>
+#include <atomic>
 #include <filesystem>
 
 #include "core/error.h"
 #include "core/logger.h"
+#include "core/threads.h"
 #include "layerroute/rng.h"
 #include "train/train_config.h"
 
@@ -66,14 +69,20 @@ TrainData prepare_data(const TrainConfig& cfg, const Tokenizer& tok, const ChatT
     std::vector<std::string> errs(samples.size());
     // Samples are independent and the tokenizer is thread-safe; results land by index, so
     // the outcome does not depend on scheduling.
-#pragma omp parallel for schedule(dynamic, 8)
-    for (size_t i = 0; i < samples.size(); ++i) {
-      try {
-        tok_s[i] = tokenize_sample(samples[i], tok, tmpl, cfg.loss_on, 0);
-      } catch (const std::exception& e) {
-        errs[i] = samples[i].origin + ": " + e.what();
-      }
-    }
+    // Samples in batches of 8 handed out in turn (their lengths vary a lot), on our pool.
+    std::atomic<size_t> next{0};
+    parallel(
+        [&] {
+          for (size_t b; (b = next.fetch_add(8)) < samples.size();)
+            for (size_t i = b; i < std::min(b + 8, samples.size()); ++i) {
+              try {
+                tok_s[i] = tokenize_sample(samples[i], tok, tmpl, cfg.loss_on, 0);
+              } catch (const std::exception& e) {
+                errs[i] = samples[i].origin + ": " + e.what();
+              }
+            }
+        },
+        /*bulk=*/true);
     for (size_t i = 0; i < samples.size(); ++i) {
       if (!errs[i].empty()) {
         ++rep.render_errors;

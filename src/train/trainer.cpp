@@ -16,6 +16,7 @@
 #include "layerroute/adamw.h"
 #include "layerroute/rng.h"
 #include "layerroute/train_graph.h"
+#include "train/batching.h"
 #include "train/adapter_io.h"
 #include "train/train_data.h"
 #include "train/train_logs.h"

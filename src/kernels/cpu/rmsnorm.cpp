@@ -6,7 +6,7 @@
 
 namespace lr {
 
-void rmsnorm(const float* x, const float* w, float* y, int T, int H, float eps) {
+void rmsnorm(const float* x, const float* w, float* y, long T, int H, float eps, float* inv_rms) {
   parallel_for(
       T,
       [&](long t0, long t1) {
@@ -18,10 +18,13 @@ void rmsnorm(const float* x, const float* w, float* y, int T, int H, float eps) 
           double ss = 0.0;
           for (int i = 0; i < H; ++i) ss += double(xr[i]) * xr[i];
           const float inv = float(1.0 / std::sqrt(ss / H + eps));
+          if (inv_rms) inv_rms[t] = inv;
           for (int i = 0; i < H; ++i) yr[i] = xr[i] * inv * w[i];
         }
       },
-      long(T) * H >= (1L << 15));
+      T * H >= (1L << 15),
+      // Training's whole-batch calls (milliseconds) stay out of the pool's back-off.
+      /*bulk=*/T * H >= (1L << 20));
 }
 
 }  // namespace lr

@@ -28,7 +28,9 @@ void silu_mul(const float* gate, const float* up, float* out, size_t n) {
           out[i] = g / (1.f + std::exp(-g)) * up[i];
         }
       },
-      n >= (size_t(1) << 15));
+      n >= (size_t(1) << 15),
+      // Training's whole-batch calls (milliseconds) stay out of the pool's back-off.
+      /*bulk=*/n >= (size_t(1) << 22));
 }
 
 }  // namespace lr
