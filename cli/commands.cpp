@@ -20,6 +20,7 @@ namespace lr::cli {
   X(eval)              \
   X(sweep)             \
   X(chat)              \
+  X(serve)             \
   X(score)
 #define LR_DECLARE(name) void register_##name(CLI::App& app);
 LR_COMMANDS(LR_DECLARE)

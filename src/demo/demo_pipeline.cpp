@@ -183,6 +183,8 @@ int run_demo(DemoOptions o) {
 
   std::cout << "\ndemo finished in " << total.seconds() << " s; artifacts in " << o.work_dir
             << "\n";
+  std::cout << "serve it to agents (OpenAI API, docs/serving.md):\n  layerroute serve --model "
+            << model << " --adapters " << adapters_run << "/final\n";
   return 0;
 }
 

@@ -1,0 +1,93 @@
+#pragma once
+// Continuous batching over the rows of one RoutedBatch (DESIGN §3 "Serving"). Each row is
+// a slot that keeps its conversation's KV cache. One engine thread owns the batch; HTTP
+// threads hand it Jobs through a bounded queue. Between decode iterations the engine
+// drops cancelled jobs, admits waiting ones (one prefill call for all admitted rows, each
+// row its own step and gates), then decodes one token for every active row in one call.
+//
+// Slot choice for a request with prompt ids P: among free slots whose cached tokens are a
+// proper prefix of P, the one with the longest cache (only P's new tokens are prefilled,
+// as one step whose router pools over the whole sequence); otherwise an empty slot;
+// otherwise the least recently used free slot, reset. A slot whose cache holds exactly P
+// is reset too: a step needs at least one new token.
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "layerroute/routed_batch.h"
+#include "model/sampler.h"
+#include "serve/job.h"
+
+namespace lr::serve {
+
+struct EngineOptions {
+  int parallel = 1;  // slots = rows of the batch
+  int ctx = 4096;    // tokens per slot (prompt + reply)
+  int queue = 64;    // waiting jobs beyond which submit refuses
+  std::vector<int> stop_ids;
+};
+
+// Counters the engine keeps for /metrics.
+struct EngineStats {
+  int queued = 0, active = 0;
+  int64_t decode_tokens = 0;        // tokens produced by batched decode calls
+  double decode_s = 0;              // time spent in those calls
+  int64_t steps = 0;                // request steps (prefills)
+  std::vector<int64_t> block_open;  // [L] steps that ran each block
+};
+
+class Scheduler {
+ public:
+  // router and lora may be null; all pointers must outlive the scheduler.
+  Scheduler(const Model& model, const RouterWeights* router, const LowRankDeltas* lora,
+            RouteOptions route, EngineOptions opt);
+  ~Scheduler();
+  Scheduler(const Scheduler&) = delete;
+  Scheduler& operator=(const Scheduler&) = delete;
+
+  // False when the queue already holds `queue` jobs (the caller answers 503).
+  bool submit(std::shared_ptr<Job> job);
+  // Ends every waiting and running job with "cancelled".
+  void cancel_all();
+  // cancel_all, then the engine thread exits; idempotent.
+  void stop();
+  EngineStats stats() const;
+  const EngineOptions& options() const { return opt_; }
+
+ private:
+  struct Slot {
+    std::vector<int> tokens;  // what the row's KV cache holds
+    std::shared_ptr<Job> job;
+    std::optional<Sampler> sampler;
+    int pending = -1;  // sampled, not yet fed
+    int generated = 0;
+    uint64_t last_used = 0;
+    Job::Stats stats;
+    std::chrono::steady_clock::time_point t_first;
+  };
+
+  void loop();
+  int pick_slot(const std::vector<int>& ids) const;
+  void take_token(int s, int id);
+  void end(int s, const std::string& reason);
+
+  const Model& model_;
+  RouteOptions route_;
+  EngineOptions opt_;
+  RoutedBatch batch_;
+  std::vector<Slot> slots_;
+  uint64_t tick_ = 0;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::shared_ptr<Job>> queue_;
+  bool stop_ = false, cancel_all_ = false;
+  EngineStats stats_;
+  std::thread thread_;
+};
+
+}  // namespace lr::serve
