@@ -22,7 +22,7 @@ std::vector<double> block_influence(const Model& model, const LowRankDeltas* lor
                " outside the vocabulary [0, ", c.vocab, ")");
     max_T = std::max(max_T, p.size());
   }
-  const int chunk = 256;  // positions per block call (InferenceSession's default)
+  const int chunk = s.max_chunk();
   InferenceSession s(model, int(max_T), chunk);
   s.set_low_rank_deltas(lora);
   std::vector<double> sum(size_t(L), 0.0);
