@@ -24,7 +24,7 @@ std::vector<double> block_influence(const Model& model, const LowRankDeltas* lor
   }
   InferenceSession s(model, int(max_T));
   s.set_low_rank_deltas(lora);
-  const int chunk = s.max_chunk();
+  const int chunk = s.runner().max_chunk();
   std::vector<double> sum(size_t(L), 0.0);
   long n_tokens = 0;
   std::vector<float> h, in;
