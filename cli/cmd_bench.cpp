@@ -126,7 +126,7 @@ void register_bench(CLI::App& app) {
          r.model_dir = m.model;
          r.weights_dtype = weights_dtype_name(wdt);
          const ModelConfig& c = model.config;
-         const std::unique_ptr<RouteSetup> route = make_route_setup(route_opts, model);
+         const std::unique_ptr<RouteSetup> route = make_route_setup(route_opts, model, m.model);
          if (route) std::cout << route->describe() << "\n";
          std::cout << "model " << m.model << " (" << c.n_layers << " blocks, hidden " << c.hidden
                    << ", vocab " << c.vocab << "), weights " << r.weights_dtype << "\n";

@@ -35,7 +35,7 @@ int run(ChatOptions& o) {
   const Tokenizer tok = Tokenizer::load(o.m.model);
   const ChatTemplate tmpl = ChatTemplate::from_model_dir(o.m.model);
   const Json tools = o.tools.empty() ? Json() : read_json_file(o.tools);
-  const std::unique_ptr<RouteSetup> route = make_route_setup(o.route, model);
+  const std::unique_ptr<RouteSetup> route = make_route_setup(o.route, model, o.m.model);
   std::vector<int> extra;
   for (const char* t : {"<|im_end|>", "<|endoftext|>"})
     if (tok.token_to_id(t) >= 0) extra.push_back(tok.token_to_id(t));

@@ -3,8 +3,11 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/model_options.h"
+#include "core/error.h"
 #include "eval/eval_run.h"
 #include "eval/report.h"
+#include "eval/skip_sweep.h"
 
 namespace lr::cli {
 
@@ -22,7 +25,10 @@ void register_eval(CLI::App& app) {
       "Cost: each task configuration (base, LoRA all blocks, LoRA + routing) and each\n"
       "baseline (2 static masks + --random-draws) generates up to --max-task-samples x\n"
       "--task-max-new-tokens tokens per task kind, and each baseline adds one perplexity\n"
-      "pass; trim with those flags, --no-task-metrics or --no-baselines.");
+      "pass; trim with those flags, --no-task-metrics or --no-baselines.\n"
+      "The dial: --gate-threshold T, --logit-offset X, or --skip-target P (the offset\n"
+      "calibrated by bisection on --calibration FORMAT:FILE, else on the first\n"
+      "--calibration-samples eval samples; stored in eval.json meta.dial).");
   static eval::EvalRunConfig c;
   static std::string loss_on = "all";
   static bool no_wallclock = false;
@@ -76,12 +82,32 @@ void register_eval(CLI::App& app) {
   sub->add_option("--baseline-seed", c.baseline_seed, "Seed of the random masks")
       ->capture_default_str();
   sub->add_option("--calibration-samples", c.calibration_samples,
-                  "Eval samples the block influence averages over")
+                  "Samples the block influence averages over, and --skip-target calibrates on")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  static RouteOptionsCli dial;
+  add_dial_options(sub, &dial, false);
+  static std::string sweep;
+  sub->add_option("--sweep-skip", sweep,
+                  "Target skips P1,P2,... (%): after the main evaluation, one per target with "
+                  "the calibrated offset (perplexity, task metrics, matched baselines; in "
+                  "OUT/sweep/skip_P/), then sweep.csv, sweep.json and the Pareto chart "
+                  "sweep.svg (measured skip vs task accuracy and perplexity, router vs static "
+                  "and random masks) in OUT")
+      ->excludes("--skip-target")
+      ->excludes("--logit-offset");
   registry().push_back(
       {sub, [] {
+         check_dial_options(dial);
+         LR_CHECK(dial.calibration.empty() || dial.skip_target,
+                  "eval: --calibration is only used by --skip-target");
+         const std::vector<double> targets =
+             sweep.empty() ? std::vector<double>{} : eval::parse_sweep_targets(sweep);
          eval::EvalRunConfig cfg = c;
+         cfg.gate_threshold = dial.gate_threshold;
+         cfg.logit_offset = dial.logit_offset;
+         cfg.skip_target = dial.skip_target;
+         cfg.calibration = dial.calibration;
          cfg.loss_on = loss_on == "all" ? LossOn::All : LossOn::Assistant;
          cfg.wallclock = !no_wallclock;
          cfg.baselines = !no_baselines;
@@ -90,6 +116,13 @@ void register_eval(CLI::App& app) {
          cfg.progress = [](const std::string& s) { std::cerr << "eval: " << s << "\n"; };
          const eval::EvalResults r = eval::run_eval(cfg);
          std::cout << eval::summary_markdown(r);
+         if (!targets.empty()) {
+           const eval::SkipSweep sw = eval::run_skip_sweep(cfg, targets);
+           eval::write_skip_sweep(sw, cfg.out_dir);
+           for (const eval::SweepPoint& p : sw.points)
+             std::cerr << "eval: sweep target " << p.target_pct << " %: measured skip "
+                       << p.router.skip_pct << " %, logit offset " << p.logit_offset << "\n";
+         }
          std::cerr << "eval: reports in " << cfg.out_dir << "\n";
          return 0;
        }});

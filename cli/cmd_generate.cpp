@@ -79,7 +79,7 @@ int run(GenerateOptions& o) {
   const GenerationConfig gen = GenerationConfig::load(o.m.model);
   const std::vector<int> stops = stop_ids_for(model, gen, tok ? &*tok : nullptr);
 
-  const std::unique_ptr<RouteSetup> route = make_route_setup(o.route, model);
+  const std::unique_ptr<RouteSetup> route = make_route_setup(o.route, model, o.m.model);
   if (route) std::cerr << route->describe() << "\n";
   ModelSession session(model, route.get(), int(ids.size()) + o.max_new + 1);
   Sampler sampler(o.s);

@@ -30,7 +30,7 @@ void register_logits(CLI::App& app) {
          const int V = model.config.vocab;
          for (int id : ids)
            LR_CHECK(id < V, "--ids: token id ", id, " is outside the vocabulary [0, ", V, ")");
-         const std::unique_ptr<RouteSetup> route = make_route_setup(route_opts, model);
+         const std::unique_ptr<RouteSetup> route = make_route_setup(route_opts, model, m.model);
          if (route) std::cerr << route->describe() << "\n";
          ModelSession session(model, route.get(), int(ids.size()));
          auto logits = session.prefill(ids, all_positions);

@@ -35,6 +35,19 @@ TEST(CliDemo, QuickPipelineRunsEndToEndAndCaches) {
   EXPECT_GT(e["wallclock"]["decode_tok_s_routed"].get<double>(), 0);
   EXPECT_TRUE(fs::exists(work / "eval/gates_per_block.svg"));
   EXPECT_NE(r.out.find("## Skipping and FLOPs"), std::string::npos);
+  // Task metrics on the held-out traces, matched-compute baselines, the dial's Pareto chart
+  // and one line on whether the router beat the static mask.
+  EXPECT_TRUE(e["task_metrics"]["measured"].get<bool>()) << e["task_metrics"].dump();
+  const Json sweep = Json::parse(slurp((work / "eval/sweep.json").string()));
+  EXPECT_EQ(sweep["points"].size(), 2u);
+  EXPECT_TRUE(fs::exists(work / "eval/sweep.svg"));
+  const size_t verdict = r.out.find("Router vs static mask");
+  ASSERT_NE(verdict, std::string::npos) << r.out;
+  const std::string line = r.out.substr(verdict, r.out.find('\n', verdict) - verdict);
+  EXPECT_TRUE(line.find("BEAT") != std::string::npos ||
+              line.find("did NOT beat") != std::string::npos ||
+              line.find("not measured") != std::string::npos)
+      << line;
   // Routed generation printed both prompts with the blocks that ran.
   EXPECT_NE(r.out.find("--- tool-call step ---"), std::string::npos);
   EXPECT_NE(r.out.find("--- planning step ---"), std::string::npos);
@@ -46,6 +59,7 @@ TEST(CliDemo, QuickPipelineRunsEndToEndAndCaches) {
   auto again = run_cli("demo --quick --threads 2 --work " + work.string());
   ASSERT_EQ(again.rc, 0) << again.err;
   EXPECT_NE(again.out.find("cached: "), std::string::npos);
+  EXPECT_NE(again.out.find(line), std::string::npos);  // the cached run prints the same line
   EXPECT_EQ(fs::last_write_time(work / "base-run/final/model.safetensors"), mtime);
 
   // A step made with other settings is redone, with what builds on it; the rest is reused.

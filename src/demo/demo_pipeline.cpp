@@ -1,5 +1,6 @@
 #include "demo/demo_pipeline.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 
@@ -8,7 +9,9 @@
 #include "core/timer.h"
 #include "demo/demo_generation.h"
 #include "demo/synth_traces.h"
+#include "eval/baseline_verdict.h"
 #include "eval/eval_run.h"
+#include "eval/skip_sweep.h"
 #include "io/atomic_file.h"
 #include "io/json.h"
 #include "model/presets.h"
@@ -157,7 +160,16 @@ int run_demo(DemoOptions o) {
 
   banner("4/5 evaluation on held-out traces (base / LoRA all blocks / LoRA + routing)");
   const std::string eval_dir = o.work_dir + "/eval";
-  const Json eval_key = {{"adapters", adapters_key}};
+  // Task metrics, baselines and the dial's sweep, kept small: a few prompts, short answers.
+  const int task_samples = o.quick ? 2 : 8, task_tokens = o.quick ? 8 : 64;
+  const int draws = o.quick ? 2 : 3;
+  const std::vector<double> sweep =
+      o.quick ? std::vector<double>{0, 50} : std::vector<double>{0, 10, 20, 30, 40};
+  const Json eval_key = {{"adapters", adapters_key},
+                         {"task_samples", task_samples},
+                         {"task_tokens", task_tokens},
+                         {"random_draws", draws},
+                         {"sweep", sweep}};
   if (!done(eval_dir + "/.done", eval_key)) {
     fs::remove_all(eval_dir);
     eval::EvalRunConfig ec;
@@ -169,14 +181,25 @@ int run_demo(DemoOptions o) {
     ec.max_samples = size_t(o.eval_per_type);
     ec.max_seq_len = size_t(o.max_seq_len);
     ec.threads = o.threads;
-    // The demo's report does not show task metrics or baselines yet; they would only cost time.
-    ec.task_metrics = eval::EvalRunConfig::Tasks::Off;
-    ec.baselines = false;
+    ec.max_task_samples = size_t(task_samples);
+    ec.task_max_new_tokens = task_tokens;
+    ec.random_draws = draws;
     const eval::EvalResults r = eval::run_eval(ec);
+    write_file_atomic(eval_dir + "/router_vs_static.txt",
+                      eval::router_vs_static_line(r.baselines) + "\n");
+    // The dial's Pareto curve, one eval per point, kept cheaper than the main evaluation:
+    // fewer samples, half the task prompts, two random draws, no wall clock.
+    eval::EvalRunConfig sc = ec;
+    sc.max_samples = std::min<size_t>(ec.max_samples, 40);
+    sc.max_task_samples = std::max<size_t>(1, ec.max_task_samples / 2);
+    sc.random_draws = 2;
+    sc.progress = [](const std::string& s) { std::cerr << "demo: " << s << "\n"; };
+    eval::write_skip_sweep(eval::run_skip_sweep(sc, sweep), eval_dir);
     mark(eval_dir + "/.done", eval_key);
   }
   std::cout << read_file(eval_dir + "/summary.md") << "\nreports (CSV, JSON, SVG charts) in "
-            << eval_dir << "\n";
+            << eval_dir << "; the speed-quality dial's Pareto chart: " << eval_dir << "/sweep.svg\n"
+            << read_file(eval_dir + "/router_vs_static.txt");
   banner("5/5 routed generation with the KV cache (greedy), routed vs all blocks open");
   demo_generation(model, adapters_run + "/final", synth_tool_path(data_dir, "eval"),
                   synth_planning_path(data_dir, "eval"), o.quick ? 16 : 64);

@@ -6,6 +6,7 @@
 #include "core/threads.h"
 #include "eval/block_influence.h"
 #include "eval/report.h"
+#include "eval/skip_calibration.h"
 #include "io/safetensors.h"
 #include "layerroute/adapters.h"
 #include "layerroute/train_weights.h"
@@ -141,10 +142,50 @@ EvalResults run_eval(const EvalRunConfig& cfg) {
              "planning step with \"####\")");
   }
 
+  const bool dial = cfg.gate_threshold || cfg.logit_offset || cfg.skip_target;
+  RouteDial rd;
+  std::optional<SkipCalibration> calibration;
+  if (dial) {
+    LR_CHECK(ad && ad->routers,
+             "eval: --gate-threshold, --logit-offset and --skip-target need --adapters with "
+             "routers");
+    LR_CHECK(gates.mode == GateMode::Router,
+             "eval: --gate-threshold, --logit-offset and --skip-target act on the routers: not "
+             "with --gates ",
+             cfg.gates);
+    if (cfg.gate_threshold) rd.threshold = *cfg.gate_threshold;
+    if (cfg.logit_offset) rd.logit_offset = *cfg.logit_offset;
+    if (cfg.skip_target) {
+      std::vector<std::vector<int>> calib;
+      if (!cfg.calibration.empty()) {
+        calib = calibration_prompts(cfg.calibration, cfg.model_dir, cfg.calibration_samples,
+                                    cfg.max_seq_len);
+      } else {
+        for (size_t i = 0; i < samples.size() && calib.size() < cfg.calibration_samples; ++i)
+          calib.emplace_back(samples[i].ids.begin(), samples[i].ids.end());
+      }
+      const Model m = Model::load(cfg.model_dir);
+      const Adapters ia = Adapters::load(cfg.adapters_dir, m.config);
+      LowRankDeltas d;
+      if (!cfg.no_lora) d = ia.deltas();
+      RouteOptions ro;
+      ro.gates = gates;
+      ro.settings = rd.applied(ia.settings);
+      calibration =
+          calibrate_skip(m, ia.router, d.any_active() ? &d : nullptr, ro, calib, *cfg.skip_target);
+      rd.logit_offset = calibration->logit_offset;
+      note(calibration->describe());
+    }
+  } else {
+    LR_CHECK(cfg.calibration.empty(), "eval: --calibration is only used by --skip-target");
+  }
+
   TrainWeights w = TrainWeights::load(mc, Checkpoint::open_dir(cfg.model_dir));
   EvalOptions eo;
   eo.batch_size = cfg.batch_size;
   if (ad) eo.threshold = ad->routing.threshold, eo.pooling = ad->routing.pooling;
+  if (rd.threshold) eo.threshold = *rd.threshold;
+  eo.logit_offset = rd.logit_offset;
   const int32_t eot = tok.token_to_id("<|endoftext|>");
   eo.pad_id = eot >= 0 && eot < mc.vocab ? eot : 0;
   eo.progress = cfg.progress;
@@ -175,6 +216,7 @@ EvalResults run_eval(const EvalRunConfig& cfg) {
     ws.adapters_dir = cfg.adapters_dir;
     ws.gates = gates;
     ws.no_lora = cfg.no_lora;
+    ws.dial = rd;
     r.wallclock = measure_wallclock(ws, prompts);
   }
   if (cfg.task_metrics == EvalRunConfig::Tasks::Off) {
@@ -187,6 +229,7 @@ EvalResults run_eval(const EvalRunConfig& cfg) {
     ts.no_lora = cfg.no_lora;
     ts.max_new_tokens = cfg.task_max_new_tokens;
     ts.progress = cfg.progress;
+    ts.dial = rd;
     note("task metrics: " + std::to_string(task_items.size()) + " prompts with a reference answer");
     r.task = run_task_metrics(ts, std::move(task_items));
   }
@@ -210,6 +253,11 @@ EvalResults run_eval(const EvalRunConfig& cfg) {
                 {"random_draws", cfg.random_draws},
                 {"baseline_seed", cfg.baseline_seed},
                 {"loss_on", cfg.loss_on == LossOn::All ? "all" : "assistant"}};
+  if (dial) {
+    Json dj{{"threshold", eo.threshold}, {"logit_offset", rd.logit_offset}};
+    if (calibration) dj["calibration"] = calibration->json();
+    r.meta["dial"] = dj;
+  }
   if (!cfg.out_dir.empty()) write_reports(r, cfg.out_dir);
   return r;
 }

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,12 @@ struct EvalRunConfig {
   int random_draws = 5;
   uint64_t baseline_seed = 2024;
   size_t calibration_samples = 32;  // eval samples the block influence averages over
+  // The speed-quality dial (skip_calibration.h): a threshold replacing the adapters', a
+  // logit offset, or a skip target the offset is calibrated for (on `calibration`, a
+  // FORMAT:FILE, or else on the first calibration_samples eval samples).
+  std::optional<float> gate_threshold;
+  std::optional<double> logit_offset, skip_target;
+  std::string calibration;
   std::function<void(const std::string&)> progress;
 };
 

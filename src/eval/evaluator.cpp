@@ -65,6 +65,7 @@ void run_pass(TrainWeights& w, LoraWeights* lora, const Gating& gating, const Ev
   to.gate_mode = gating.mode;
   to.pooling = o.pooling;
   to.threshold = o.threshold;
+  to.logit_offset = o.logit_offset;
   to.fixed_mask = gating.mask;
   TrainGraph g(w, lora, gating.mode == TrainGate::Hard ? gating.routers : nullptr, to);
   RunOptions run;
@@ -136,6 +137,7 @@ EvalResults evaluate(TrainWeights& weights, LoraWeights* lora, RouterWeights* ro
   r.n_layers = L;
   r.hidden = c.hidden;
   r.threshold = opts.threshold;
+  r.logit_offset = opts.logit_offset;
   r.pooling = opts.pooling == RouterPooling::MaskedMean ? "masked-mean" : "mean-all";
   r.has_lora = lora != nullptr;
   r.has_routers = routers != nullptr;
@@ -145,6 +147,9 @@ EvalResults evaluate(TrainWeights& weights, LoraWeights* lora, RouterWeights* ro
     r.bias = routers->b;
     for (float b : r.bias) r.sigmoid_bias.push_back(sigmoid(b));
   }
+  // The bias-only router the flip rate compares with sits under the same dial (b + offset).
+  std::vector<float> dial_bias = r.bias;
+  for (float& b : dial_bias) b = float(double(b) + opts.logit_offset);
 
   const auto batches = plan_batches(samples, opts.batch_size);
   const auto note = [&](const std::string& s) {
@@ -260,7 +265,7 @@ EvalResults evaluate(TrainWeights& weights, LoraWeights* lora, RouterWeights* ro
     ts.skip_pct = skip_pct(ts.mean_blocks_run, L);
     ts.paper_saving_pct = saving(ts.paper_flops_all, ts.paper_flops_routed);
     ts.full_saving_pct = saving(ts.full_flops_all, ts.full_flops_routed);
-    ts.flip_rate = routed_by_routers ? flip_rate(hard, r.bias, opts.threshold) : kNaN;
+    ts.flip_rate = routed_by_routers ? flip_rate(hard, dial_bias, opts.threshold) : kNaN;
     ts.corr_gate_len = pearson(score, len);
     if (t == kAll) {
       r.corr_gate_len = ts.corr_gate_len;

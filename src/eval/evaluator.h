@@ -29,6 +29,7 @@ namespace lr::eval {
 struct EvalOptions {
   int batch_size = 4;
   float threshold = 0.5f;
+  double logit_offset = 0.0;  // added to every router logit (RouteSettings::logit_offset)
   RouterPooling pooling = RouterPooling::MaskedMean;
   int32_t pad_id = 0;  // only read by MeanAll pooling
   GateSpec gates;      // router (needs routers; without them every block runs) | open | mask:BITS
@@ -82,6 +83,7 @@ struct EvalResults {
   std::string model_type;
   int n_layers = 0, hidden = 0;
   float threshold = 0.5f;
+  double logit_offset = 0.0;
   std::string pooling;
   bool has_lora = false, has_routers = false;
   std::string gates = "router";  // how the recorded configuration gated: router | open | mask:BITS

@@ -52,6 +52,7 @@ Json results_json(const EvalResults& r) {
   routing["has_routers"] = r.has_routers;
   routing["gates"] = r.gates;
   routing["threshold"] = r.threshold;
+  routing["logit_offset"] = r.logit_offset;
   routing["pooling"] = r.pooling;
   routing["bias"] = r.bias;
   routing["sigmoid_bias"] = r.sigmoid_bias;

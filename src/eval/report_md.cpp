@@ -21,7 +21,9 @@ std::string summary_markdown(const EvalResults& r) {
   o << "# LayerRoute evaluation\n\n";
   o << "Model: " << r.model_type << ", " << L << " blocks, hidden " << r.hidden
     << ". Routers: " << (r.has_routers ? "yes" : "none (every block runs)") << ", threshold "
-    << fmt_num(r.threshold, 2) << ", pooling " << r.pooling << ". Gates: " << r.gates
+    << fmt_num(r.threshold, 2)
+    << (r.logit_offset != 0 ? ", logit offset " + fmt_num(r.logit_offset, 4) : std::string())
+    << ", pooling " << r.pooling << ". Gates: " << r.gates
     << ". LoRA: " << (r.has_lora ? "rank " + std::to_string(r.lora_cfg.rank) : std::string("none"))
     << ".\n\n";
 

@@ -190,7 +190,7 @@ TaskResults run_task_metrics(const TaskSetup& setup, std::vector<TaskItem> items
   for (const Config& cf : configs) {
     RouteOptions o;
     o.gates = cf.gates;
-    if (ad) o.settings = ad->settings;
+    o.settings = setup.dial.applied(ad ? ad->settings : RouteSettings{});
     RoutedSession s(model, router, o, max_T);
     if (cf.lora) s.set_lora(&deltas);
     TaskConfigResult r;

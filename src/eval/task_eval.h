@@ -84,6 +84,7 @@ struct TaskSetup {
   bool no_lora = false;      // leave the adapters' LoRA out (lora_all is then not run)
   int max_new_tokens = 256;
   bool gated_only = false;  // only lora_routed (the matched-compute baselines)
+  RouteDial dial;           // threshold / logit offset over the adapters' settings
   std::function<void(const std::string&)> progress;
 };
 

@@ -71,7 +71,7 @@ WallClock measure_wallclock(const WallClockSetup& setup,
   auto session = [&](const GateSpec& gates) {
     RouteOptions o;
     o.gates = gates;
-    if (ad) o.settings = ad->settings;
+    o.settings = setup.dial.applied(ad ? ad->settings : RouteSettings{});
     RoutedSession s(model, router, o, max_T);
     if (deltas.any_active()) s.set_lora(&deltas);
     return s;

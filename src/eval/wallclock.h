@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "layerroute/adapters.h"
 #include "layerroute/gates.h"
 
 namespace lr::eval {
@@ -24,6 +25,7 @@ struct WallClockSetup {
   std::string adapters_dir;  // "" : the base model alone (then gates must be a mask)
   GateSpec gates;            // router (the adapters must hold routers) or mask:BITS
   bool no_lora = false;      // leave the adapters' LoRA out of both sides
+  RouteDial dial;            // threshold / logit offset over the adapters' settings
   int decode_tokens = 16;
   int reps = 2;
 };

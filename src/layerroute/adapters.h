@@ -2,6 +2,7 @@
 // An adapter directory for inference (DESIGN §6): PEFT LoRA (adapter_config.json +
 // adapter_model.safetensors), optional routers (router.safetensors) and LayerRoute settings
 // (layerroute_config.json). A plain PEFT LoRA directory loads as LoRA-only.
+#include <optional>
 #include <string>
 
 #include "io/json.h"
@@ -21,8 +22,21 @@ const char* route_pool_name(RoutePool p);
 RoutePool parse_route_pool(const std::string& s, const std::string& where);  // throws
 
 struct RouteSettings {
-  float threshold = 0.5f;  // open = sigmoid(w.pool + b) > threshold
+  float threshold = 0.5f;  // open = sigmoid(w.pool + b + logit_offset) > threshold
   RoutePool pool = RoutePool::Sequence;
+  double logit_offset = 0.0;  // the speed-quality dial: < 0 closes more blocks, > 0 fewer
+};
+
+// The dial's command-line choices over an adapter directory's settings: a threshold that
+// replaces the stored one, and the logit offset (given, or calibrated by skip_calibration).
+struct RouteDial {
+  std::optional<float> threshold;
+  double logit_offset = 0.0;
+  RouteSettings applied(RouteSettings s) const {
+    if (threshold) s.threshold = *threshold;
+    s.logit_offset = logit_offset;
+    return s;
+  }
 };
 
 struct Adapters {

@@ -144,7 +144,7 @@ void RoutedBatch::decide_gate(RoutedSeq& s, int l, const float* h, int n) {
         for (int i = 0; i < H; ++i) pool_sum_[size_t(i)] += h[size_t(t) * H + i];
       z = router_logit(w, b, pool_sum_.data(), double(n), H);
     }
-    soft = router_soft(z);
+    soft = router_soft(z, opt_.settings.logit_offset);
     open = gate_open(soft, opt_.settings.threshold);
   }
   s.gates[size_t(l)] = open;

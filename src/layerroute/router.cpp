@@ -21,8 +21,8 @@ double router_logit(const float* w, float b, const float* pool_mean, int H) {
   return z;
 }
 
-float router_soft(double z) {
-  return float(1.0 / (1.0 + std::exp(-z)));
+float router_soft(double z, double offset) {
+  return float(1.0 / (1.0 + std::exp(-(z + offset))));
 }
 
 RouterWeights RouterWeights::zeros(const ModelConfig& cfg) {

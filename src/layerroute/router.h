@@ -20,10 +20,12 @@ std::pair<int, int> router_middle_band(int n_layers);
 // The one formula for a router's decision, used by training and by routed inference:
 // z = b + w . pool (accumulated in double), soft = sigmoid(z), the gate is open iff
 // soft > threshold. Inference keeps the pool as a running sum over `count` positions;
-// training as the mean itself.
+// training as the mean itself. `offset` is the speed-quality dial (RouteSettings::
+// logit_offset): one global shift of every logit, soft = sigmoid(z + offset); 0 leaves the
+// trained decision bit for bit.
 double router_logit(const float* w, float b, const double* pool_sum, double count, int H);
 double router_logit(const float* w, float b, const float* pool_mean, int H);
-float router_soft(double z);
+float router_soft(double z, double offset = 0.0);
 inline bool gate_open(float soft, float threshold) {
   return soft > threshold;
 }

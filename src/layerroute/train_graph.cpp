@@ -151,7 +151,7 @@ void TrainGraph::forward_router(int layer) {
                   router_->w.data() + long(layer) * H, router_->b[size_t(layer)], A.pool,
                   z_.data());
   for (int b = 0; b < rows_; ++b) {
-    soft[b] = router_soft(z_[size_t(b)]);
+    soft[b] = router_soft(z_[size_t(b)], opts_.logit_offset);
     gate[b] = gate_open(soft[b], opts_.threshold) ? 1.f : 0.f;  // hard; STE in backward
   }
 }

@@ -43,7 +43,8 @@ struct TrainOptions {
   RouterLoss router_loss = RouterLoss::GateReg;
   float lambda = 1.0f;
   float threshold = 0.5f;
-  uint64_t seed = 0;   // keys the LoRA dropout masks
+  double logit_offset = 0.0;  // added to every router logit (the inference dial; 0 in training)
+  uint64_t seed = 0;          // keys the LoRA dropout masks
   int ce_chunk = 256;  // target rows per LM-head chunk (OpenBLAS at the 896 -> vocab shape: 128
                        // rows ran 155-169 GFLOP/s, 256 165-185; 512 no faster)
   std::vector<unsigned char> fixed_mask;  // TrainGate::Fixed: one 0/1 per block
