@@ -53,7 +53,7 @@ std::unique_ptr<Loaded> load(ServeOptions& o) {
   ChatTemplate tmpl = ChatTemplate::from_model_dir(o.m.model);
   auto l = std::unique_ptr<Loaded>(
       new Loaded{std::move(model), std::move(tok), std::move(tmpl), nullptr, nullptr, {}});
-  l->route = make_route_setup(o.route, l->model);
+  l->route = make_route_setup(o.route, l->model, o.m.model);
   std::vector<int> specials;
   for (const char* t : {"<|im_end|>", "<|endoftext|>"})
     if (l->tok.token_to_id(t) >= 0) specials.push_back(l->tok.token_to_id(t));

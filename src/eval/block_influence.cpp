@@ -22,9 +22,9 @@ std::vector<double> block_influence(const Model& model, const LowRankDeltas* lor
                " outside the vocabulary [0, ", c.vocab, ")");
     max_T = std::max(max_T, p.size());
   }
-  const int chunk = s.max_chunk();
-  InferenceSession s(model, int(max_T), chunk);
+  InferenceSession s(model, int(max_T));
   s.set_low_rank_deltas(lora);
+  const int chunk = s.max_chunk();
   std::vector<double> sum(size_t(L), 0.0);
   long n_tokens = 0;
   std::vector<float> h, in;
