@@ -112,8 +112,10 @@ max_len() {
 }
 # Options shared by every run: per-input timeout, no allocation over 256 MB (an input of a
 # few KB asking for more is an allocation sized by an unchecked field), leaks reported.
-opts=(-timeout="$timeout" -rss_limit_mb=2048 -malloc_limit_mb=256 -detect_leaks=1
-      -print_final_stats=1)
+# Slow units are reported at the timeout, not libFuzzer's 10 s: the timer is wall clock, and
+# on a loaded machine a starved process writes "slow" inputs that run in milliseconds.
+opts=(-timeout="$timeout" -report_slow_units="$timeout" -rss_limit_mb=2048
+      -malloc_limit_mb=256 -detect_leaks=1 -print_final_stats=1)
 export ASAN_OPTIONS="${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 export TMPDIR="${TMPDIR:-$( [ -d /dev/shm ] && [ -w /dev/shm ] && echo /dev/shm || echo /tmp)}"
