@@ -7,6 +7,7 @@ here="$(cd "$(dirname "$0")/.." && pwd)"
 pkgs=(build-essential cmake ninja-build pkg-config git
       libopenblas-dev libpcre2-dev libutf8proc-dev nlohmann-json3-dev libcli11-dev
       libcpp-httplib-dev libgtest-dev libbenchmark-dev clang-format
+      clang-14 libclang-rt-14-dev
       python3 python3-jinja2 python3-numpy nodejs npm)
 missing=()
 for p in "${pkgs[@]}"; do

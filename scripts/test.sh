@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Sets up, builds and runs the whole test suite; then re-runs the input-validation tests
 # (corrupt files, malformed rows, bad flags, the CLI end to end) under AddressSanitizer +
-# UBSan.
-# LR_SKIP_ASAN=1 skips the sanitizer pass.
+# UBSan; then the fuzz targets (scripts/fuzz.sh --ci: every committed crash input, then
+# 20 s per target on the seed corpus).
+# LR_SKIP_ASAN=1 skips the sanitizer pass, LR_SKIP_FUZZ=1 the fuzz pass.
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 "$here/scripts/setup.sh"
@@ -18,5 +19,10 @@ if [ "${LR_SKIP_ASAN:-0}" != 1 ]; then
   cmake --build "$asan" -j "$(nproc)" --target lr_tests layerroute
   echo "== input validation and the hand-written kernels under ASan/UBSan"
   OMP_WAIT_POLICY=PASSIVE ASAN_OPTIONS=detect_leaks=1 "$asan/lr_tests" \
-    --gtest_filter='Gemm*:GemvRows*:JoinBackoff*:HugeArena*:MachineLimits*:Kernel*:SafetensorsCorrupt*:Safetensors.*:Npy*:Config*:Json*:AtomicFile*:TokenizerErrors*:TokenizerUtf8*:Dataset*:Cli*:ChatTemplate*:AdapterLoad*'
+    --gtest_filter='Gemm*:GemvRows*:JoinBackoff*:HugeArena*:MachineLimits*:Kernel*:SafetensorsCorrupt*:Safetensors.*:Npy*:Config*:Json*:AtomicFile*:TokenizerErrors*:TokenizerUtf8*:Dataset*:Cli*:ChatTemplate*:AdapterLoad*:InputLimits*'
+fi
+
+if [ "${LR_SKIP_FUZZ:-0}" != 1 ]; then
+  echo "== fuzz targets: committed crash inputs, then 20 s each on the seeds"
+  "$here/scripts/fuzz.sh" --ci
 fi

@@ -134,10 +134,12 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : path_(path) {
              " is out of bounds (file is ", size, " bytes)");
     data_start_ = 8 + size_t(n);
     const size_t data_size = size - data_start_;
+    check_json_depth(std::string_view(reinterpret_cast<const char*>(bytes + 8), size_t(n)),
+                     path + ": header");
     Json h;
     try {
       h = Json::parse(bytes + 8, bytes + 8 + n);
-    } catch (const Json::parse_error& e) {
+    } catch (const Json::exception& e) {  // parse_error, or out_of_range for 1e400
       std::string what = printable(e.what());
       const size_t k = what.find("] ");
       if (what.rfind("[json.exception", 0) == 0 && k != std::string::npos) what.erase(0, k + 2);

@@ -2,8 +2,10 @@
 
 #include <cmath>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <set>
+#include <type_traits>
 
 #include "core/error.h"
 #include "io/atomic_file.h"
@@ -53,6 +55,15 @@ template <typename T>
 T get_or(const Json& j, const char* key, T dflt, const std::string& where) {
   auto it = j.find(key);
   if (it == j.end() || it->is_null()) return dflt;
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    // nlohmann would cast a float such as 1e300 to int, which is undefined behaviour.
+    LR_CHECK(it->is_number_integer() &&
+                 !(it->is_number_unsigned() &&
+                   it->template get<uint64_t>() > uint64_t(std::numeric_limits<int64_t>::max())) &&
+                 it->template get<int64_t>() >= int64_t(std::numeric_limits<T>::min()) &&
+                 it->template get<int64_t>() <= int64_t(std::numeric_limits<T>::max()),
+             where, ": field '", key, "' must be an integer in range");
+  }
   try {
     return it->get<T>();
   } catch (const std::exception&) {
@@ -80,6 +91,10 @@ void load_lora(Adapters& a, const ModelConfig& cfg) {
   lc.alpha = get_or<float>(j, "lora_alpha", float(lc.rank), cfg_path);
   lc.dropout = get_or<float>(j, "lora_dropout", 0.f, cfg_path);
   LR_CHECK(lc.rank > 0, cfg_path, ": r must be positive, got ", lc.rank);
+  // The adapters are allocated from r before the tensors are read: bound it first. A rank
+  // above the hidden size cannot add anything (every projection has hidden on one side).
+  LR_CHECK(lc.rank <= cfg.hidden, cfg_path, ": r ", lc.rank, " is larger than hidden_size ",
+           cfg.hidden);
   a.rslora = get_or<bool>(j, "use_rslora", false, cfg_path);
 
   lc.targets.clear();
@@ -110,7 +125,10 @@ void load_lora(Adapters& a, const ModelConfig& cfg) {
       layers.insert(lt->get<int>());
     } else {
       LR_CHECK(lt->is_array(), cfg_path, ": layers_to_transform must be an int or a list");
-      for (const auto& e : *lt) layers.insert(e.get<int>());
+      for (const auto& e : *lt) {
+        LR_CHECK(e.is_number_integer(), cfg_path, ": layers_to_transform must hold integers");
+        layers.insert(e.get<int>());
+      }
     }
     for (int l : layers)
       LR_CHECK(l >= 0 && l < cfg.n_layers, cfg_path, ": layers_to_transform has layer ", l,

@@ -40,6 +40,13 @@ struct Reader {
     LR_CHECK(v > 0, where, ": field ", key, " must be positive, got ", v);
     return v;
   }
+  // positive() no larger than `max`: sizes that buffers are allocated from.
+  int size(const char* key, int max, const int* def = nullptr) const {
+    const int v = positive(key, def);
+    LR_CHECK(v <= max, where, ": field ", key, " is ", v, ", more than the ", max,
+             " any supported model has");
+    return v;
+  }
   double number(const char* key, double def) const {
     const Json* v = get(key);
     if (!v) return def;
@@ -59,6 +66,14 @@ struct Reader {
     return v->get<std::string>();
   }
 };
+
+constexpr int kMaxHidden = 1 << 16;
+constexpr int kMaxLayers = 1 << 10;
+constexpr int kMaxHeads = 1 << 10;
+constexpr int kMaxHeadDim = 1 << 10;
+constexpr int kMaxIntermediate = 1 << 20;
+constexpr int kMaxVocab = 1 << 24;
+constexpr int kMaxPositions = 1 << 24;
 
 // Shortest decimal that reads back as the same float, so 1e-6f is written "1e-06", not
 // 9.999999974752427e-07.
@@ -81,22 +96,25 @@ ModelConfig ModelConfig::from_json(const Json& j, const std::string& where) {
            c.model_type, "\" is not supported (supported: qwen2, llama)");
   const bool qwen = c.model_type == "qwen2";
 
-  c.hidden = r.positive("hidden_size");
-  c.n_layers = r.positive("num_hidden_layers");
-  c.n_heads = r.positive("num_attention_heads");
-  c.n_kv_heads = r.positive("num_key_value_heads", &c.n_heads);
+  // Upper bounds far above any real checkpoint (Qwen2.5-72B: hidden 8192, 80 layers, 64
+  // heads, intermediate 29568, vocab 152064), so that a hostile config cannot size
+  // buffers before the weights are checked against it.
+  c.hidden = r.size("hidden_size", kMaxHidden);
+  c.n_layers = r.size("num_hidden_layers", kMaxLayers);
+  c.n_heads = r.size("num_attention_heads", kMaxHeads);
+  c.n_kv_heads = r.size("num_key_value_heads", kMaxHeads, &c.n_heads);
   if (!r.get("head_dim"))
     LR_CHECK(c.hidden % c.n_heads == 0, where, ": num_attention_heads ", c.n_heads,
              " does not divide hidden_size ", c.hidden, " (and no head_dim is given)");
   const int def_head_dim = c.hidden / c.n_heads;
-  c.head_dim = r.positive("head_dim", &def_head_dim);
+  c.head_dim = r.size("head_dim", kMaxHeadDim, &def_head_dim);
   LR_CHECK(c.n_heads % c.n_kv_heads == 0, where, ": num_key_value_heads ", c.n_kv_heads,
            " does not divide num_attention_heads ", c.n_heads);
-  c.intermediate = r.positive("intermediate_size");
-  c.vocab = r.positive("vocab_size");
+  c.intermediate = r.size("intermediate_size", kMaxIntermediate);
+  c.vocab = r.size("vocab_size", kMaxVocab);
   // HF defaults when the field is absent.
   const int def_pos = qwen ? 32768 : 2048;
-  c.max_position = r.positive("max_position_embeddings", &def_pos);
+  c.max_position = r.size("max_position_embeddings", kMaxPositions, &def_pos);
 
   // Newer transformers moves rope_theta into rope_parameters; only plain RoPE is supported.
   double theta = r.number("rope_theta", 10000.0);

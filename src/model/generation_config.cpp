@@ -1,10 +1,13 @@
 #include "model/generation_config.h"
 
+#include <climits>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "core/error.h"
+#include "io/json.h"
 
 namespace lr {
 
@@ -14,15 +17,28 @@ GenerationConfig GenerationConfig::load(const std::string& dir) {
   if (!std::filesystem::exists(path)) return g;
   std::ifstream in(path);
   LR_CHECK(in, path, ": cannot read");
+  std::ostringstream text;
+  text << in.rdbuf();
+  check_json_depth(text.str(), path);
   nlohmann::json j;
   try {
-    j = nlohmann::json::parse(in);
+    j = nlohmann::json::parse(text.str());
+    // nlohmann would cast a float such as 1e300 to int, which is undefined behaviour.
+    const auto token_id = [&](const nlohmann::json& x) {
+      LR_CHECK(
+          x.is_number_integer() &&
+              (x.is_number_unsigned() ? x.get<uint64_t>() <= uint64_t(INT_MAX)
+                                      : x.get<int64_t>() >= INT_MIN && x.get<int64_t>() <= INT_MAX),
+          path, ": eos_token_id must be an integer or a list of them, got ",
+          x.is_number() ? x.dump() : std::string(x.type_name()));
+      return x.get<int>();
+    };
     if (j.contains("eos_token_id") && !j["eos_token_id"].is_null()) {
       const auto& e = j["eos_token_id"];
       if (e.is_array())
-        for (const auto& x : e) g.eos_ids.push_back(x.get<int>());
+        for (const auto& x : e) g.eos_ids.push_back(token_id(x));
       else
-        g.eos_ids.push_back(e.get<int>());
+        g.eos_ids.push_back(token_id(e));
     }
     if (j.contains("bos_token_id") && j["bos_token_id"].is_number_integer())
       g.bos_id = j["bos_token_id"].get<int>();

@@ -247,6 +247,7 @@ ChatTemplate ChatTemplate::from_model_dir(const std::string& dir) {
   const fs::path cfg_path = fs::path(dir) / "tokenizer_config.json";
   const std::string where = cfg_path.string();
   const std::string raw = read_file(cfg_path);
+  check_json_depth(raw, where);
   Json cfg;
   try {
     cfg = Json::parse(raw);

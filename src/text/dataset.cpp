@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -20,6 +21,7 @@ namespace {
 constexpr size_t kMaxReported = 5;
 constexpr std::string_view kAssistantOpen = "<|im_start|>assistant\n";
 constexpr std::string_view kImEnd = "<|im_end|>";
+constexpr size_t kMaxPrefixRenderedMessages = 1024;
 
 struct FormatName {
   const char* name;
@@ -37,17 +39,77 @@ std::string valid_formats() {
   return s;
 }
 
-std::string read_file(const std::string& path) {
+std::ifstream open_dataset(const std::string& path) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) fail(path, ": is a directory, not a dataset file");
   std::ifstream in(path, std::ios::binary);
   if (!in) fail(path, ": cannot read");
+  return in;
+}
+
+// Skips a UTF-8 byte-order mark at the start of the stream.
+void skip_bom(std::istream& in) {
+  char bom[3] = {};
+  in.read(bom, 3);
+  if (in.gcount() == 3 && std::string_view(bom, 3) == "\xEF\xBB\xBF") return;
+  in.clear();
+  in.seekg(0);
+}
+
+// The first non-blank character of the stream (after a BOM), or 0 for a blank file.
+char first_char(const std::string& path) {
+  std::ifstream in = open_dataset(path);
+  skip_bom(in);
+  for (char c; in.get(c);)
+    if (c != ' ' && c != '\t' && c != '\r' && c != '\n') return c;
+  if (in.bad()) fail(path, ": cannot read");
+  return 0;
+}
+
+std::string read_whole(const std::string& path, size_t max_bytes) {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  if (!ec && size > max_bytes)
+    fail(path, ": a JSON-array dataset of ", size, " bytes is over the ", max_bytes,
+         "-byte limit (JSONL is read row by row and has no such limit)");
+  std::ifstream in = open_dataset(path);
+  skip_bom(in);
   std::ostringstream ss;
   ss << in.rdbuf();
   if (in.bad()) fail(path, ": cannot read");
-  std::string text = ss.str();
-  if (text.starts_with("\xEF\xBB\xBF")) text.erase(0, 3);  // UTF-8 byte-order mark
-  return text;
+  return ss.str();
+}
+
+// Calls fn(line_no, line, too_long) for each line of a JSONL stream until fn returns false.
+// A line longer than max_bytes is passed empty with too_long set: its bytes are skipped,
+// never held, so memory stays bounded whatever the file holds.
+template <typename Fn>
+void for_each_line(std::istream& in, const std::string& path, size_t max_bytes, Fn fn) {
+  std::vector<char> buf(size_t(1) << 16);
+  std::string line;
+  bool too_long = false;
+  size_t line_no = 0;
+  while (in) {
+    in.read(buf.data(), std::streamsize(buf.size()));
+    const size_t got = size_t(in.gcount());
+    for (size_t pos = 0; pos < got;) {
+      const void* nl = std::memchr(buf.data() + pos, '\n', got - pos);
+      const size_t end = nl ? size_t(static_cast<const char*>(nl) - buf.data()) : got;
+      if (!too_long && line.size() + (end - pos) > max_bytes) {
+        too_long = true;
+        std::string().swap(line);
+      }
+      if (!too_long) line.append(buf.data() + pos, end - pos);
+      pos = end;
+      if (!nl) break;
+      ++pos;
+      if (!fn(++line_no, std::string_view(line), too_long)) return;
+      line.clear();
+      too_long = false;
+    }
+  }
+  if (in.bad()) fail(path, ": cannot read");
+  if (!line.empty() || too_long) fn(++line_no, std::string_view(line), too_long);
 }
 
 Sample parse_row(DataFormat f, const Json& row, RowNotes& notes) {
@@ -131,21 +193,22 @@ DataSpec DataSpec::parse(const std::string& spec) {
   fail("dataset spec \"", spec, "\": unknown format \"", name, "\" (valid: ", valid_formats(), ")");
 }
 
-std::vector<Sample> load_dataset(const DataSpec& spec, size_t cap, LoadReport* report) {
+std::vector<Sample> load_dataset(const DataSpec& spec, size_t cap, LoadReport* report,
+                                 const DatasetLimits& limits) {
   LoadReport local;
   LoadReport& rep = report ? *report : local;
   rep = LoadReport{};
   rep.path = spec.path;
-  const std::string text = read_file(spec.path);
   Loader loader(spec, cap, rep);
 
-  size_t first = text.find_first_not_of(" \t\r\n");
-  if (first != std::string::npos && text[first] == '[') {
+  if (first_char(spec.path) == '[') {
     // One JSON array: the whole file must parse; its elements are the rows.
+    const std::string text = read_whole(spec.path, limits.max_array_bytes);
+    check_json_depth(text, spec.path);
     Json all;
     try {
       all = Json::parse(text);
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for 1e400
       fail(spec.path, ": not valid JSON: ", e.what());
     }
     size_t row = 0;
@@ -156,30 +219,45 @@ std::vector<Sample> load_dataset(const DataSpec& spec, size_t cap, LoadReport* r
     return std::move(loader.out);
   }
   // JSONL: each non-blank line is a row, numbered by its line.
-  size_t line_no = 0;
-  for (size_t pos = 0; pos < text.size() && !loader.full();) {
-    size_t nl = text.find('\n', pos);
-    std::string_view line =
-        std::string_view(text).substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
-    ++line_no;
-    pos = nl == std::string::npos ? text.size() : nl + 1;
-    if (trim(line).empty()) continue;
-    Json j;
-    try {
-      j = Json::parse(line);
-    } catch (const nlohmann::json::parse_error& e) {
-      loader.bad_row(line_no, "not valid JSON (at byte " + std::to_string(e.byte) + ")");
-      continue;
-    }
-    loader.row(line_no, j);
-  }
+  std::ifstream in = open_dataset(spec.path);
+  skip_bom(in);
+  for_each_line(
+      in, spec.path, limits.max_row_bytes,
+      [&](size_t line_no, std::string_view line, bool too_long) {
+        if (too_long) {
+          loader.bad_row(line_no,
+                         "row is longer than " + std::to_string(limits.max_row_bytes) + " bytes");
+          return !loader.full();
+        }
+        if (trim(line).empty()) return true;
+        if (json_depth(line) > kMaxJsonDepth) {
+          loader.bad_row(line_no,
+                         "JSON nests deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+          return true;
+        }
+        Json j;
+        try {
+          j = Json::parse(line);
+        } catch (const nlohmann::json::parse_error& e) {
+          loader.bad_row(line_no, "not valid JSON (at byte " + std::to_string(e.byte) + ")");
+          return true;
+        } catch (const nlohmann::json::out_of_range&) {  // a number such as 1e400
+          loader.bad_row(line_no, "not valid JSON (a number out of range)");
+          return true;
+        }
+        loader.row(line_no, j);
+        return !loader.full();
+      });
   return std::move(loader.out);
 }
 
 std::vector<TextSpan> assistant_spans(const Json& messages, const std::string& full,
                                       const RenderFn& render) {
   std::vector<TextSpan> spans;
-  bool prefix_stable = messages.is_array();
+  // Rendering a prefix per assistant turn costs time quadratic in the chat's length; past
+  // kMaxPrefixRenderedMessages (far beyond real chats, not beyond hostile ones) the
+  // marker scan below, linear, finds the spans instead.
+  bool prefix_stable = messages.is_array() && messages.size() <= kMaxPrefixRenderedMessages;
   try {
     for (size_t i = 0; prefix_stable && i < messages.size(); ++i) {
       if (messages[i].value("role", "") != "assistant") continue;

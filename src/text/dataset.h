@@ -51,7 +51,15 @@ struct LoadReport {
 // Rows with no assistant turn are malformed (nothing to learn from).
 // Reads up to `cap` samples (0 = all). Label from provenance (Hermes/Glaive: tool_call,
 // GSM8K/Turing: planning); for Messages: tool_call iff an assistant turn has a tool call.
-std::vector<Sample> load_dataset(const DataSpec& spec, size_t cap, LoadReport* report);
+// Memory stays bounded by `limits` whatever the file holds: JSONL is read row by row and a
+// row over max_row_bytes is a malformed row, skipped without being held; a JSON-array file
+// is parsed whole, so one over max_array_bytes is an lr::Error.
+struct DatasetLimits {
+  size_t max_row_bytes = size_t(64) << 20;
+  size_t max_array_bytes = size_t(512) << 20;
+};
+std::vector<Sample> load_dataset(const DataSpec& spec, size_t cap, LoadReport* report,
+                                 const DatasetLimits& limits = {});
 
 enum class LossOn { All, Assistant };
 
@@ -76,7 +84,8 @@ struct TextSpan {
 // One span per assistant turn of the ChatML text `full` = render(messages, false): from
 // after "<|im_start|>assistant\n" through its closing "<|im_end|>". Found by rendering
 // prefixes (exact even if a user turn quotes ChatML markers); falls back to scanning the
-// text for the markers when the template is not prefix-stable.
+// text for the markers when the template is not prefix-stable or the chat has more than 1024
+// messages (prefix rendering is quadratic in its length).
 std::vector<TextSpan> assistant_spans(const Json& messages, const std::string& full,
                                       const RenderFn& render);
 // Encodes `text` piece by piece, split at the span edges, so every token lies wholly

@@ -69,10 +69,10 @@ std::string python_literal_to_json(std::string_view in) {
 
 std::optional<Json> parse_lenient(std::string_view text, bool* was_python) {
   if (was_python) *was_python = false;
-  Json j = Json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+  Json j = parse_json_or_discarded(text);
   if (!j.is_discarded()) return j;
   std::string fixed = python_literal_to_json(text);
-  j = Json::parse(fixed, nullptr, false);
+  j = parse_json_or_discarded(fixed);
   if (j.is_discarded()) return std::nullopt;
   if (was_python) *was_python = true;
   return j;
@@ -118,7 +118,7 @@ Json parse_tool_list(const Json& v, const char* what) {
   if (v.is_string()) {
     std::string_view s = trim(v.get_ref<const std::string&>());
     if (s.empty()) return Json();
-    list = Json::parse(s.begin(), s.end(), nullptr, false);
+    list = parse_json_or_discarded(s);
     if (list.is_discarded())
       throw RowError(std::string("field \"") + what + "\" is not valid JSON");
   }

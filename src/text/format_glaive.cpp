@@ -34,7 +34,7 @@ std::string drop_endoftext(std::string_view s) {
 Json read_arguments(Json args, RowNotes& notes) {
   if (!args.is_string()) return args;
   const std::string& s = args.get_ref<const std::string&>();
-  Json j = Json::parse(s, nullptr, false);
+  Json j = parse_json_or_discarded(s);
   if (!j.is_discarded() && j.is_object()) return j;
   notes.add("function-call arguments are not a JSON object; kept as a string");
   return args;
@@ -45,7 +45,7 @@ std::optional<Json> read_function_call(std::string_view text, RowNotes& notes) {
   size_t b = text.find('{'), e = text.rfind('}');
   if (b == std::string_view::npos || e == std::string_view::npos || e < b) return std::nullopt;
   std::string body(text.substr(b, e - b + 1));
-  Json obj = Json::parse(body, nullptr, false);
+  Json obj = parse_json_or_discarded(body);
   if (obj.is_discarded()) {
     // "arguments": '...' is not JSON: cut the quoted span out, parse the rest for the
     // name and the span itself for the arguments. The span ends at the last quote, since
@@ -55,7 +55,7 @@ std::optional<Json> read_function_call(std::string_view text, RowNotes& notes) {
     size_t q2 = body.rfind('\'');
     if (q1 == std::string::npos || q2 <= q1) return std::nullopt;
     std::string inner = body.substr(q1 + 1, q2 - q1 - 1);
-    obj = Json::parse(body.substr(0, q1) + "null" + body.substr(q2 + 1), nullptr, false);
+    obj = parse_json_or_discarded(body.substr(0, q1) + "null" + body.substr(q2 + 1));
     if (obj.is_discarded() || !obj.is_object()) return std::nullopt;
     obj["arguments"] = inner;
   }
@@ -167,7 +167,7 @@ void read_derived(const Json& row, Sample& s, RowNotes& notes) {
       s.messages.push_back(message("tool", value));
     } else if (from == "function_call") {
       // One call as an object, parallel calls as a list of them.
-      Json v = Json::parse(value, nullptr, false);
+      Json v = parse_json_or_discarded(value);
       if (v.is_object()) v = Json::array({v});
       if (v.is_discarded() || !v.is_array() || v.empty())
         throw RowError(where + "function_call is not a JSON object");

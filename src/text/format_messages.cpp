@@ -21,7 +21,7 @@ Json read_tool_calls(const Json& calls, const std::string& where, RowNotes& note
     Json args = f.contains("arguments") ? f["arguments"] : Json::object();
     if (args.is_string()) {
       const std::string& text = args.get_ref<const std::string&>();
-      Json j = Json::parse(text, nullptr, false);
+      Json j = parse_json_or_discarded(text);
       if (!j.is_discarded() && j.is_object()) {
         args = std::move(j);
       } else {

@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "io/atomic_file.h"
+#include "io/json.h"
 
 namespace lr {
 
@@ -16,7 +17,9 @@ bool qwen3_only(long id) {
 nlohmann::json parse_file(const std::string& path) {
   // Plain (sorted) json: the 151k-entry vocab would be slow to parse in key order, and
   // key order carries no meaning in these files.
-  nlohmann::json j = nlohmann::json::parse(read_file(path), nullptr, false);
+  const std::string text = read_file(path);
+  check_json_depth(text, path);
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
   LR_CHECK(!j.is_discarded() && j.is_object(), path, ": not a JSON object");
   return j;
 }

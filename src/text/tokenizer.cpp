@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "core/error.h"
+#include "io/json.h"
 #include "text/bpe.h"
 #include "text/byte_level.h"
 #include "text/nfc.h"
@@ -17,6 +18,9 @@
 
 namespace lr {
 namespace {
+
+// How far the largest token id may run past the number of tokens (see load).
+constexpr size_t kMaxIdGap = size_t(1) << 16;
 
 // Plain (std::map-backed) json: ordered_json's linear-time key lookup would make loading
 // a 150k-entry vocab quadratic, and key order does not matter here.
@@ -27,6 +31,7 @@ J read_json(const std::string& path) {
   if (!in) fail(path, ": cannot read");
   std::ostringstream ss;
   ss << in.rdbuf();
+  check_json_depth(ss.str(), path);
   try {
     return J::parse(ss.str());
   } catch (const J::exception& e) {
@@ -163,6 +168,11 @@ Tokenizer Tokenizer::load(const std::string& path_in) {
       max_id = std::max(max_id, id);
     }
     std::vector<std::pair<std::string, std::string>> merges;
+    // Each merge makes a vocab token, so real files hold fewer merges than tokens (Qwen2.5:
+    // 151,387 for 151,643); more than the vocab plus kMaxIdGap is not a tokenizer.
+    if (m.at("merges").size() > vocab.size() + kMaxIdGap)
+      fail(path, ": ", m.at("merges").size(), " merges for a vocab of ", vocab.size(),
+           " tokens (at most ", vocab.size() + kMaxIdGap, ")");
     merges.reserve(m.at("merges").size());
     for (const J& mg : m.at("merges")) {
       if (mg.is_string()) {
@@ -190,7 +200,14 @@ Tokenizer Tokenizer::load(const std::string& path_in) {
       max_id = std::max(max_id, t.id);
     }
 
-    size_t n = size_t(max_id + 1);
+    // The id tables are sized by the largest id: bound it by the number of tokens the file
+    // holds, so a 30-byte file cannot claim id 2^31 - 1 and ask for gigabytes. Real
+    // tokenizers number their tokens densely; kMaxIdGap leaves room for holes.
+    const size_t entries = vocab.size() + added.size();
+    if (size_t(max_id) >= entries + kMaxIdGap)
+      fail(path, ": token id ", max_id, " is out of range for a tokenizer of ", entries,
+           " tokens (ids must be below ", entries + kMaxIdGap, ")");
+    size_t n = size_t(max_id) + 1;
     impl->id_token.assign(n, "");
     impl->id_bytes.assign(n, "");
     impl->id_flags.assign(n, 0);

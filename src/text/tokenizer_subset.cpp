@@ -5,13 +5,16 @@
 
 #include "core/error.h"
 #include "io/atomic_file.h"
+#include "io/json.h"
 
 namespace lr {
 
 TokenizerSubsetInfo write_tokenizer_subset(const std::string& src_json, const std::string& out_json,
                                            int64_t keep, int64_t drop_added_from,
                                            int64_t drop_added_to) {
-  nlohmann::json tok = nlohmann::json::parse(read_file(src_json), nullptr, false);
+  const std::string text = read_file(src_json);
+  check_json_depth(text, src_json);
+  nlohmann::json tok = nlohmann::json::parse(text, nullptr, false);
   LR_CHECK(!tok.is_discarded() && tok.is_object(), src_json, ": not a JSON object");
   LR_CHECK(tok.contains("model") && tok["model"].value("type", "") == "BPE", src_json,
            ": not a BPE tokenizer");
