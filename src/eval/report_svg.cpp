@@ -37,7 +37,12 @@ std::string svg_bar_chart(const std::string& title, const std::string& y_label,
     y_max += 0.05 * (y_max - y_min);
   }
   const double left = 70, right = 20, top = 40, bottom = 36 + 15 * double(series.size());
-  const double group_w = std::max(24.0, 14.0 * double(series.size()) + 10);
+  // A group is as wide as its bars or its label (~6.5 px a character at this font size),
+  // so labels such as "GSM8K acc (####)" never run into their neighbours.
+  size_t longest = 0;
+  for (const std::string& c : categories) longest = std::max(longest, c.size());
+  const double group_w =
+      std::max({24.0, 14.0 * double(series.size()) + 10, 6.5 * double(longest) + 10});
   const double plot_w = std::max(300.0, group_w * double(categories.size()));
   const double plot_h = 260, W = left + plot_w + right, Ht = top + plot_h + bottom;
   const auto y_of = [&](double v) { return top + plot_h * (y_max - v) / (y_max - y_min); };
