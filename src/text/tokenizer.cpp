@@ -19,6 +19,17 @@
 namespace lr {
 namespace {
 
+// A token id: an integer in [0, 2^31). Anything else (a float such as 1e10, whose cast to
+// int is undefined) is an error naming the entry.
+int32_t token_id(const nlohmann::json& v, const std::string& path, const std::string& what) {
+  if (!v.is_number_integer() || (v.is_number_unsigned() ? v.get<uint64_t>() > 0x7fffffffULL
+                                                        : (v.get<int64_t>() < 0 ||
+                                                           v.get<int64_t>() > 0x7fffffffLL)))
+    fail(path, ": ", what, " has id ", v.dump(), ", not an integer in [0, 2^31)");
+  return int32_t(v.get<int64_t>());
+}
+
+
 // How far the largest token id may run past the number of tokens (see load).
 constexpr size_t kMaxIdGap = size_t(1) << 16;
 
@@ -162,8 +173,7 @@ Tokenizer Tokenizer::load(const std::string& path_in) {
     vocab.reserve(v.size());
     int32_t max_id = -1;
     for (auto it = v.begin(); it != v.end(); ++it) {
-      int32_t id = it.value().get<int32_t>();
-      if (id < 0) fail(path, ": negative id for vocab entry '", it.key(), "'");
+      const int32_t id = token_id(it.value(), path, "vocab entry '" + it.key() + "'");
       vocab.emplace(it.key(), id);
       max_id = std::max(max_id, id);
     }
@@ -189,7 +199,7 @@ Tokenizer Tokenizer::load(const std::string& path_in) {
 
     std::vector<std::pair<Added, bool>> added;
     for (const J& a : j.value("added_tokens", J::array())) {
-      Added t{a.at("content").get<std::string>(), a.at("id").get<int32_t>()};
+      Added t{a.at("content").get<std::string>(), token_id(a.at("id"), path, "added token")};
       if (t.content.empty() || t.id < 0) fail(path, ": invalid added token ", a.dump());
       for (const char* k : {"lstrip", "rstrip", "single_word"})
         if (flag(a, k, false))
