@@ -116,6 +116,9 @@ max_len() {
 # on a loaded machine a starved process writes "slow" inputs that run in milliseconds.
 opts=(-timeout="$timeout" -report_slow_units="$timeout" -rss_limit_mb=2048
       -malloc_limit_mb=256 -detect_leaks=1 -print_final_stats=1)
+# CI fuzzes with a fixed seed, so a run repeats the same mutations (up to how many fit in
+# its seconds) and a red CI points at a real, reproducible finding, not at chance.
+[ "$ci" = 1 ] && opts+=(-seed="${LR_FUZZ_SEED:-1}")
 export ASAN_OPTIONS="${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 export TMPDIR="${TMPDIR:-$( [ -d /dev/shm ] && [ -w /dev/shm ] && echo /dev/shm || echo /tmp)}"
