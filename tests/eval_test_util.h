@@ -12,10 +12,19 @@
 #include "layerroute/rng.h"
 #include "layerroute/router.h"
 #include "layerroute/train_weights.h"
+#include "temp_path.h"
 #include "text/dataset.h"
 #include "train/adapter_io.h"
 
 namespace lr::evaltest {
+
+// An empty directory private to this test process (see temp_path.h).
+inline std::string fresh_dir(const std::string& name) {
+  const std::filesystem::path p = test::temp_path(name);
+  std::filesystem::remove_all(p);
+  std::filesystem::create_directories(p);
+  return p.string();
+}
 
 inline ModelConfig tiny_cfg(int layers = 4, int vocab = 40) {
   ModelConfig c;

@@ -8,25 +8,13 @@
 #include "eval/bench.h"
 #include "eval/bench_train_child.h"
 #include "eval/flops.h"
+#include "flops_test_configs.h"
 
 namespace lr::eval {
 namespace {
 
-ModelConfig qwen05b() {
-  ModelConfig c;
-  c.model_type = "qwen2";
-  c.hidden = 896, c.n_layers = 24, c.n_heads = 14, c.n_kv_heads = 2, c.head_dim = 64;
-  c.intermediate = 4864, c.vocab = 151936;
-  return c;
-}
-
-// H 4, 2 q heads and 1 kv head of width 2, I 3, V 10, 2 blocks.
-ModelConfig small() {
-  ModelConfig c;
-  c.hidden = 4, c.n_layers = 2, c.n_heads = 2, c.n_kv_heads = 1, c.head_dim = 2;
-  c.intermediate = 3, c.vocab = 10;
-  return c;
-}
+using flopstest::qwen05b;
+using flopstest::small;
 
 TEST(EvalBenchFlops, PrefillByHand) {
   const ModelConfig c = small();

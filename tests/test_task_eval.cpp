@@ -24,11 +24,7 @@ using namespace lr::evaltest;
 namespace fs = std::filesystem;
 
 std::string fresh_dir(const std::string& tag) {
-  const fs::path p =
-      fs::path(::testing::TempDir()) / ("lr_task_" + tag + "_" + std::to_string(::getpid()));
-  fs::remove_all(p);
-  fs::create_directories(p);
-  return p.string();
+  return evaltest::fresh_dir("lr_task_" + tag);
 }
 
 Sample tool_sample(Json assistant) {
