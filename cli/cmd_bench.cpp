@@ -27,14 +27,23 @@ std::string pct(double x) {
 }
 
 void print_limits(const eval::BenchLimits& l) {
+  std::cout << "kernels: " << l.cpu << "\n";
   std::cout << l.threads << " threads: memory read " << l.mem_read_bytes_s / 1e9
             << " GB/s (1 GiB sum), sgemm " << l.sgemm_flop_s / 1e9
-            << " GFLOP/s (M=512, 896->4864)\n";
+            << " GFLOP/s (OpenBLAS, M=512, 896->4864)\n";
+  std::cout << "peaks (register-only loops): fp32 FMA avx2 " << l.peak_fma_avx2_flop_s / 1e9;
+  if (l.peak_fma_avx512_flop_s > 0) std::cout << ", avx512 " << l.peak_fma_avx512_flop_s / 1e9;
+  if (l.peak_bf16_flop_s > 0) std::cout << ", bf16 dot " << l.peak_bf16_flop_s / 1e9;
+  std::cout << " GFLOP/s\n";
+  std::cout << "our GEMM (" << l.gemm_kernel << ", bf16 weights, same shape): "
+            << l.gemm_flop_s / 1e9 << " GFLOP/s = " << pct(l.gemm_flop_s / l.prefill_peak_flop_s(true))
+            << " of the " << l.prefill_peak_name(true) << " peak\n";
 }
 
 void print_inference(const eval::InferenceBench& b, const eval::BenchLimits& l,
-                     bool peak_rss_reset) {
+                     bool peak_rss_reset, bool bf16_weights) {
   const double gemm = l.sgemm_flop_s, bw = l.mem_read_bytes_s;
+  const double peak = l.prefill_peak_flop_s(bf16_weights);
   const int L = b.n_layers;
   for (const eval::PrefillFigure& p : b.figures.prefill) {
     std::cout << "prefill " << p.tokens << " tokens: " << p.tok_s() << " tok/s, "
@@ -42,7 +51,8 @@ void print_inference(const eval::InferenceBench& b, const eval::BenchLimits& l,
               << " of sgemm (ceiling " << gemm / p.flops * p.tokens << " tok/s)";
     if (b.routed) std::cout << ", blocks run " << p.blocks_run << "/" << L;
     std::cout << "\n    " << pct(p.flop_s() / p.sgemm_beside) << " of the sgemm just before it ("
-              << p.sgemm_beside / 1e9 << " GFLOP/s)\n";
+              << p.sgemm_beside / 1e9 << " GFLOP/s), " << pct(p.flop_s() / peak) << " of the "
+              << l.prefill_peak_name(bf16_weights) << " peak\n";
   }
   const eval::DecodeFigure& d = b.figures.decode;
   std::cout << "decode " << b.decode_tokens << " tokens after a " << b.decode_prompt
@@ -131,7 +141,7 @@ void register_bench(CLI::App& app) {
          std::cout << "model " << m.model << " (" << c.n_layers << " blocks, hidden " << c.hidden
                    << ", vocab " << c.vocab << "), weights " << r.weights_dtype << "\n";
          r.inference = eval::measure_inference(model, route.get(), inf, probes);
-         print_inference(r.inference, r.limits, probes.peak_rss_reset());
+         print_inference(r.inference, r.limits, probes.peak_rss_reset(), wdt == WeightsDType::BF16);
 
          if (!no_train) {
            r.with_training = true;

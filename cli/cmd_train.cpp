@@ -63,6 +63,10 @@ void register_train(CLI::App& app) {
                   "masked-mean (real tokens) or mean-all (padding too, as the reference)");
   sub->add_option("--loss-on", loss_on, "Tokens the LM loss covers: all or assistant");
   sub->add_flag("--full", c.full, "Train every model weight (+ routers) instead of LoRA");
+  sub->add_option("--frozen-matmul", c.frozen_matmul,
+                  "The frozen backbone's GEMMs: auto (bf16 x bf16 with f32 sums where the CPU "
+                  "has AVX512-BF16, else f32), bf16, or f32 (all exact fp32)")
+      ->capture_default_str();
   sub->add_flag("--no-routers", no_routers, "No routing: every block always runs");
   // Test hook for the resume test: SIGKILL right after the checkpoint at this step.
   sub->add_option("--stop-after-steps", c.stop_after_steps)->group("");

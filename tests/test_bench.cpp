@@ -60,7 +60,11 @@ TEST(EvalBenchFlops, TrainingStepByHand) {
 
 BenchResult sample_result(bool routed, bool closes, bool training) {
   BenchResult r;
-  r.limits = {2, 40e9, 200e9};  // 40 GB/s, 200 GFLOP/s
+  r.limits.threads = 2, r.limits.mem_read_bytes_s = 40e9, r.limits.sgemm_flop_s = 200e9;
+  r.limits.cpu = "avx512bf16 (test CPU)", r.limits.path = CpuPath::Avx512Bf16;
+  r.limits.peak_fma_avx2_flop_s = 100e9, r.limits.peak_fma_avx512_flop_s = 200e9;
+  r.limits.peak_bf16_flop_s = 400e9, r.limits.gemm_flop_s = 300e9;
+  r.limits.gemm_kernel = "avx512bf16 bf16 12x32";
   r.env = Json{{"OMP_WAIT_POLICY", "PASSIVE"}};
   r.model_dir = "/m";
   r.weights_dtype = "bf16";
@@ -101,11 +105,22 @@ std::vector<std::string> keys(const Json& j) {
 
 TEST(EvalBenchJson, KeysInOrderForAPlainRun) {
   const Json j = bench_json(sample_result(false, false, true));
-  std::vector<std::string> want = {"threads", "env",           "mem_read_gb_s", "sgemm_gflop_s",
-                                   "model",   "weights_dtype", "load_s"};
+  std::vector<std::string> want = {"threads",
+                                   "env",
+                                   "mem_read_gb_s",
+                                   "sgemm_gflop_s",
+                                   "cpu",
+                                   "peak_fma_avx2_gflop_s",
+                                   "peak_fma_avx512_gflop_s",
+                                   "peak_bf16_dot_gflop_s",
+                                   "gemm_kernel",
+                                   "gemm_gflop_s",
+                                   "model",
+                                   "weights_dtype",
+                                   "load_s"};
   for (const char* n : {"128", "512"})
     for (const char* k : {"_tok_s", "_gflop_s", "_share_of_sgemm", "_sgemm_beside_gflop_s",
-                          "_share_of_sgemm_beside"})
+                          "_share_of_sgemm_beside", "_share_of_peak", "_peak"})
       want.push_back(std::string("prefill_") + n + k);
   for (const char* k : {"decode_tok_s", "decode_after_prompt", "decode_weight_bytes_per_token",
                         "decode_ceiling_tok_s", "decode_share_of_bandwidth",
@@ -132,6 +147,12 @@ TEST(EvalBenchJson, FiguresFollowFromTheStruct) {
   EXPECT_DOUBLE_EQ(j["prefill_128_share_of_sgemm"].get<double>(), 0.04);
   EXPECT_DOUBLE_EQ(j["prefill_128_sgemm_beside_gflop_s"].get<double>(), 100);
   EXPECT_DOUBLE_EQ(j["prefill_128_share_of_sgemm_beside"].get<double>(), 0.08);
+  // bf16 weights on the avx512bf16 path: against the bf16 dot peak, 8 of 400 GFLOP/s.
+  EXPECT_DOUBLE_EQ(j["prefill_128_share_of_peak"].get<double>(), 0.02);
+  EXPECT_EQ(j["prefill_128_peak"], "bf16 dot (vdpbf16ps)");
+  EXPECT_EQ(j["cpu"], "avx512bf16 (test CPU)");
+  EXPECT_DOUBLE_EQ(j["peak_bf16_dot_gflop_s"].get<double>(), 400);
+  EXPECT_DOUBLE_EQ(j["gemm_gflop_s"].get<double>(), 300);
   EXPECT_DOUBLE_EQ(j["prefill_512_tok_s"].get<double>(), 512);
   // decode: 1 MB head + 4 blocks of 2 MB = 9 MB per token; 40 GB/s -> 4444.4 tok/s ceiling.
   EXPECT_DOUBLE_EQ(j["decode_tok_s"].get<double>(), 100);

@@ -1,8 +1,11 @@
-// The prefill GEMM (kernels/cpu/gemm.h) against a naive double loop over the weights each
-// format stores, at shapes that hit every edge: rows past a 6-row panel, outputs past a
-// 16-wide micro-panel, several K slices with a short last one, several matrices per call.
+// The prefill GEMM (kernels/cpu/gemm.h) on every kernel path against a naive double loop
+// over the weights each format stores (and, for the bf16 kernel, x rounded to bf16 as it
+// multiplies it), at shapes that hit every edge: rows past a 6- or 12-row panel, outputs
+// past a 16- or 32-wide micro-panel, several K slices with a short (odd) last one, several
+// matrices per call.
 #include <gtest/gtest.h>
 
+#include <string>
 #include <vector>
 
 #include "core/dtype.h"
@@ -51,6 +54,7 @@ struct Formats {
   std::vector<std::tuple<const char*, GemmWeights, const std::vector<float>*>> all() const {
     std::vector<std::tuple<const char*, GemmWeights, const std::vector<float>*>> v;
     v.emplace_back("f32", gemm_weights_f32(f32.data(), N, K), &f32);
+    v.emplace_back("f32 as bf16", gemm_weights_f32_as_bf16(f32.data(), N, K), &bf16_vals);
     v.emplace_back("bf16", gemm_weights_bf16(bf16.data(), N, K), &bf16_vals);
     v.emplace_back("q8", gemm_weights_q8(q8.data(), q8_scales.data(), N, K), &q8_vals);
     if (!bf16_panels.empty())
@@ -61,7 +65,23 @@ struct Formats {
   }
 };
 
-TEST(Gemm, EveryFormatMatchesNaive) {
+// True where gemm_nt multiplies W in bf16 on the current path.
+bool bf16_kernel(const GemmWeights& W) {
+  return std::string(gemm_kernel_name(&W, 1)).rfind("avx512bf16", 0) == 0;
+}
+
+// T [K, N] = W^T of an [N, K] matrix.
+std::vector<float> transpose(const std::vector<float>& W, int N, int K) {
+  std::vector<float> T(W.size());
+  for (int n = 0; n < N; ++n)
+    for (int k = 0; k < K; ++k) T[size_t(k) * N + n] = W[size_t(n) * K + k];
+  return T;
+}
+
+using GemmPath = CpuPathTest;
+LR_INSTANTIATE_CPU_PATHS(GemmPath);
+
+TEST_P(GemmPath, EveryFormatMatchesNaive) {
   // K: one slice, 16/32-aligned slices, and (for the unaligned formats) a short last one.
   for (int K : {32, 96, 544, 601})
     for (int N : {4, 16, 20, 52, 132})
@@ -71,7 +91,9 @@ TEST(Gemm, EveryFormatMatchesNaive) {
         for (const auto& [name, W, vals] : F.all()) {
           // gemm_nt adds onto y: start from a known y.
           std::vector<float> y = randv(size_t(M) * N, 9);
-          auto ref = ref_linear(x, M, K, *vals, N, nullptr);
+          // "f32 as bf16" multiplies exact f32 where the bf16 kernel does not run.
+          const auto& wv = std::string(name) == "f32 as bf16" && !bf16_kernel(W) ? F.f32 : *vals;
+          auto ref = ref_linear(bf16_kernel(W) ? round_bf16(x) : x, M, K, wv, N, nullptr);
           for (size_t i = 0; i < ref.size(); ++i) ref[i] += y[i];
           gemm_nt(x.data(), M, W, y.data(), N);
           EXPECT_LT(rel_err(y, ref), 2e-6) << name << " M " << M << " N " << N << " K " << K;
@@ -79,7 +101,7 @@ TEST(Gemm, EveryFormatMatchesNaive) {
       }
 }
 
-TEST(Gemm, RowStrideLeavesOtherColumnsAlone) {
+TEST_P(GemmPath, RowStrideLeavesOtherColumnsAlone) {
   const int M = 19, N = 20, K = 64, ldy = 37;
   const Formats F(N, K, 3);
   const auto x = randv(size_t(M) * K, 4);
@@ -96,7 +118,7 @@ TEST(Gemm, RowStrideLeavesOtherColumnsAlone) {
     }
 }
 
-TEST(Gemm, SeveralMatricesInOneCallMatchOneByOne) {
+TEST_P(GemmPath, SeveralMatricesInOneCallMatchOneByOne) {
   // q/k/v-like: different N, same K, mixed formats; each output as its own call gives.
   const int M = 77, K = 320;
   const Formats A(96, K, 11), B(20, K, 12), C(132, K, 13);
@@ -108,17 +130,23 @@ TEST(Gemm, SeveralMatricesInOneCallMatchOneByOne) {
   float* ys[] = {y0.data(), y1.data(), y2.data()};
   const int lds[] = {A.N, B.N, C.N};
   gemm_nt(x.data(), M, ws, ys, lds, 3);
+  // Mixed formats share one kernel (f32 FMAs on every path): where a matrix alone gets
+  // the same kernel, the same sums in the same order.
   for (int i = 0; i < 3; ++i) {
     std::vector<float> one(size_t(M) * ws[i].N);
     gemm_nt(x.data(), M, ws[i], one.data(), ws[i].N);
-    EXPECT_EQ(one, i == 0 ? y0 : i == 1 ? y1 : y2) << i;  // same sums, same order
+    if (std::string(gemm_kernel_name(&ws[i], 1)) == gemm_kernel_name(ws, 3)) {
+      EXPECT_EQ(one, i == 0 ? y0 : i == 1 ? y1 : y2) << i;
+    }
   }
+  EXPECT_LT(rel_err(y0, ref_linear(x, M, K, A.bf16_vals, A.N, nullptr)), 2e-6);
+  EXPECT_LT(rel_err(y1, ref_linear(x, M, K, B.q8_vals, B.N, nullptr)), 2e-6);
   EXPECT_LT(rel_err(y2, ref_linear(x, M, K, C.f32, C.N, nullptr)), 2e-6);
   const GemmWeights bad[] = {ws[0], gemm_weights_f32(C.f32.data(), C.N, K - 32)};
   EXPECT_THROW(gemm_nt(x.data(), M, bad, ys, lds, 2), Error);
 }
 
-TEST(Gemm, LinearGemmManyAddsBiasAndOverwrites) {
+TEST_P(GemmPath, LinearGemmManyAddsBiasAndOverwrites) {
   const int M = kGemmMinRows + 3, K = 64;
   const Formats A(16, K, 21), B(8, K, 22);
   const auto x = randv(size_t(M) * K, 23), ba = randv(16, 24);
@@ -130,7 +158,7 @@ TEST(Gemm, LinearGemmManyAddsBiasAndOverwrites) {
   EXPECT_LT(rel_err(yb, ref_linear(x, M, K, B.f32, 8, nullptr)), 2e-6);
 }
 
-TEST(Gemm, SameResultOnOneThreadAndTwo) {
+TEST_P(GemmPath, SameResultOnOneThreadAndTwo) {
   // Tasks split the work differently with more threads, never a sum: bit-identical.
   const int M = 150, N = 260, K = 896;
   const Formats F(N, K, 31);
@@ -144,6 +172,58 @@ TEST(Gemm, SameResultOnOneThreadAndTwo) {
   gemm_nt(x.data(), M, W, y2.data(), N);
   set_num_threads(before);
   EXPECT_EQ(y1, y2);
+}
+
+TEST_P(GemmPath, TransposedF32MatchesNaive) {
+  // The input gradient's view: W = T^T with T [K, N] row-major, in f32 and rounded to bf16.
+  for (int K : {32, 300, 601})
+    for (int N : {20, 896})
+      for (int M : {7, 64}) {
+        const Formats F(N, K, 40 + N + K);
+        const auto T = transpose(F.f32, N, K);
+        const auto x = randv(size_t(M) * K, 41 + M);
+        for (bool as_bf16 : {false, true}) {
+          const GemmWeights W = gemm_weights_f32_t(T.data(), N, K, as_bf16);
+          std::vector<float> y(size_t(M) * N, 0.f);
+          gemm_nt(x.data(), M, W, y.data(), N);
+          const bool b = bf16_kernel(W);
+          const auto ref = ref_linear(b ? round_bf16(x) : x, M, K, b ? F.bf16_vals : F.f32, N, nullptr);
+          EXPECT_LT(rel_err(y, ref), 2e-6) << as_bf16 << " M " << M << " N " << N << " K " << K;
+        }
+      }
+}
+
+TEST_P(GemmPath, KernelFollowsThePathAndTheFormat) {
+  const Formats F(32, 64, 50);
+  const auto f32 = gemm_weights_f32(F.f32.data(), F.N, F.K);
+  const auto bf16 = gemm_weights_bf16_panels(F.bf16_panels.data(), F.N, F.K);
+  const auto q8 = gemm_weights_q8_panels(F.q8_panels.data(), F.N, F.K);
+  const std::string f32_name = GetParam() == CpuPath::Avx2 ? "avx2 f32 6x16" : "avx512 f32 12x32";
+  EXPECT_EQ(gemm_kernel_name(&f32, 1), f32_name);
+  EXPECT_EQ(gemm_kernel_name(&q8, 1), f32_name);  // q8 and f32 stay exact f32 products
+  EXPECT_EQ(gemm_kernel_name(&bf16, 1),
+            GetParam() == CpuPath::Avx512Bf16 ? std::string("avx512bf16 bf16 12x32") : f32_name);
+  const GemmWeights mixed[] = {bf16, q8};  // one call, one kernel: the f32 one
+  EXPECT_EQ(gemm_kernel_name(mixed, 2), f32_name);
+}
+
+TEST(CpuPathDispatch, ForcingAboveTheCpuIsAnErrorAndNamesRoundTrip) {
+  for (int i = 0; i < kCpuPathCount; ++i) {
+    CpuPath p;
+    ASSERT_TRUE(parse_cpu_path(cpu_path_name(CpuPath(i)), &p));
+    EXPECT_EQ(p, CpuPath(i));
+  }
+  CpuPath p;
+  EXPECT_FALSE(parse_cpu_path("avx1024", &p));
+  const CpuPath saved = cpu_path();
+  if (cpu_path_supported() != CpuPath::Avx512Bf16) {
+    EXPECT_THROW(set_cpu_path(CpuPath::Avx512Bf16), Error);
+  }
+  set_cpu_path(CpuPath::Avx2);
+  EXPECT_EQ(cpu_path(), CpuPath::Avx2);
+  set_cpu_path(saved);
+  // The summary names the path in force and the CPU's flags.
+  EXPECT_EQ(cpu_path_summary().rfind(std::string(cpu_path_name(saved)), 0), 0u);
 }
 
 }  // namespace

@@ -4,12 +4,14 @@
 #include <random>
 
 #include "core/best_of.h"
+#include "core/cpu_features.h"
 #include "core/error.h"
 #include "core/rss.h"
 #include "core/threads.h"
 #include "core/timer.h"
 #include "eval/flops.h"
 #include "kernels/cpu/argmax.h"
+#include "kernels/cpu/peak_probe.h"
 #include "layerroute/gates.h"
 
 namespace lr::eval {
@@ -130,10 +132,42 @@ std::array<DecodeFigure, 2> measure_decode_round(ModelSession* const* ss, int si
 
 }  // namespace
 
+namespace {
+
+PeakLoop prefill_loop(CpuPath p, bool bf16_weights) {
+  if (bf16_weights && p >= CpuPath::Avx512Bf16) return PeakLoop::Bf16Dot;
+  return p >= CpuPath::Avx512 ? PeakLoop::FmaAvx512 : PeakLoop::FmaAvx2;
+}
+
+}  // namespace
+
+double BenchLimits::prefill_peak_flop_s(bool bf16_weights) const {
+  switch (prefill_loop(path, bf16_weights)) {
+    case PeakLoop::Bf16Dot: return peak_bf16_flop_s;
+    case PeakLoop::FmaAvx512: return peak_fma_avx512_flop_s;
+    case PeakLoop::FmaAvx2: return peak_fma_avx2_flop_s;
+  }
+  return 0;
+}
+
+const char* BenchLimits::prefill_peak_name(bool bf16_weights) const {
+  return peak_loop_name(prefill_loop(path, bf16_weights));
+}
+
 BenchProbes::BenchProbes() {
   limits_.threads = num_threads();
   limits_.mem_read_bytes_s = read_bandwidth_1gib();
   limits_.sgemm_flop_s = sgemm_.rate(4);
+  limits_.cpu = cpu_path_summary();
+  limits_.path = cpu_path();
+  limits_.peak_fma_avx2_flop_s = probe_peak_flop_s(PeakLoop::FmaAvx2);
+  limits_.peak_fma_avx512_flop_s = probe_peak_flop_s(PeakLoop::FmaAvx512);
+  limits_.peak_bf16_flop_s = probe_peak_flop_s(PeakLoop::Bf16Dot);
+  {
+    GemmProbe g;
+    limits_.gemm_flop_s = g.rate(4);
+    limits_.gemm_kernel = g.kernel();
+  }
   // 256 MiB (8x the L3) reads as fast as 1 GiB here, and stays mapped for the whole run.
   bandwidth_.emplace(size_t(256) << 20);
   LR_CHECK(bandwidth_->ok(), "bench: cannot map a 256 MiB buffer for the bandwidth probe");

@@ -12,6 +12,12 @@ Json bench_json(const BenchResult& r) {
   out["env"] = r.env;
   out["mem_read_gb_s"] = bw / 1e9;
   out["sgemm_gflop_s"] = gemm / 1e9;
+  out["cpu"] = lim.cpu;
+  out["peak_fma_avx2_gflop_s"] = lim.peak_fma_avx2_flop_s / 1e9;
+  out["peak_fma_avx512_gflop_s"] = lim.peak_fma_avx512_flop_s / 1e9;
+  out["peak_bf16_dot_gflop_s"] = lim.peak_bf16_flop_s / 1e9;
+  out["gemm_kernel"] = lim.gemm_kernel;
+  out["gemm_gflop_s"] = lim.gemm_flop_s / 1e9;
   out["model"] = r.model_dir;
   out["weights_dtype"] = r.weights_dtype;
   out["load_s"] = r.load_s;
@@ -22,6 +28,9 @@ Json bench_json(const BenchResult& r) {
     out[key + "_share_of_sgemm"] = p.flop_s() / gemm;
     out[key + "_sgemm_beside_gflop_s"] = p.sgemm_beside / 1e9;
     out[key + "_share_of_sgemm_beside"] = p.flop_s() / p.sgemm_beside;
+    const bool bf16 = r.weights_dtype == "bf16";
+    out[key + "_share_of_peak"] = p.flop_s() / lim.prefill_peak_flop_s(bf16);
+    out[key + "_peak"] = lim.prefill_peak_name(bf16);
   }
   const DecodeFigure& d = b.figures.decode;
   out["decode_tok_s"] = d.tok_s;

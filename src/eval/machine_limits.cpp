@@ -6,9 +6,11 @@
 #include <algorithm>
 #include <atomic>
 
+#include "core/dtype.h"
 #include "core/rss.h"
 #include "core/threads.h"
 #include "core/timer.h"
+#include "kernels/cpu/gemm.h"
 #include "kernels/cpu/gemv.h"
 #include "kernels/cpu/simd.h"
 #include "model/forward.h"
@@ -125,6 +127,32 @@ double SgemmProbe::rate(int reps) {
     Timer t;
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.f, a_.data(), K, w_.data(), K,
                 0.f, c_.data(), N);
+    if (rep > 0) best = std::min(best, t.seconds());
+  }
+  return 2.0 * M * N * K / best;
+}
+
+GemmProbe::GemmProbe() {
+  const int M = 512, K = 896, N = 4864;
+  a_.assign(size_t(M) * K, 0.5f);
+  c_.assign(size_t(M) * N, 0.f);
+  std::vector<uint16_t> rows(size_t(N) * K, f32_to_bf16(0.25f));
+  w_.resize(rows.size());
+  pack_bf16_panels(rows.data(), N, K, w_.data());
+}
+
+const char* GemmProbe::kernel() const {
+  const GemmWeights W = gemm_weights_bf16_panels(w_.data(), 4864, 896);
+  return gemm_kernel_name(&W, 1);
+}
+
+double GemmProbe::rate(int reps) {
+  const int M = 512, K = 896, N = 4864;
+  const GemmWeights W = gemm_weights_bf16_panels(w_.data(), N, K);
+  double best = 1e30;
+  for (int rep = 0; rep <= reps; ++rep) {
+    Timer t;
+    gemm_nt(a_.data(), M, W, c_.data(), N);
     if (rep > 0) best = std::min(best, t.seconds());
   }
   return 2.0 * M * N * K / best;

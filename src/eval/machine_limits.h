@@ -5,6 +5,7 @@
 // far faster than the next ones), so besides the once-per-run figures there are probes
 // cheap enough to run beside each measurement, on buffers kept for the whole run.
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
 namespace lr {
@@ -55,6 +56,19 @@ class SgemmProbe {
  private:
   std::vector<float> a_, w_, c_;
   size_t resident_ = 0;
+};
+
+// Our GEMM (gemm_nt on the kernel path in force) at the same shape, weights in bf16
+// panels (the inference layout): what a bf16 prefill's projections run at.
+class GemmProbe {
+ public:
+  GemmProbe();
+  double rate(int reps = 3);  // FLOP/s, best of reps after a warm-up call
+  const char* kernel() const;  // gemm_kernel_name for its weights
+
+ private:
+  std::vector<float> a_, c_;
+  std::vector<uint16_t> w_;
 };
 
 }  // namespace lr

@@ -34,15 +34,22 @@ struct LoraOp {
   float* dB = nullptr;
   uint64_t first = 0;  // dropout mask index of x[0] (backward over a slice of the rows)
 };
+// How a frozen weight is multiplied (forward, and the input gradient dx = dy W): exact f32
+// through OpenBLAS, or bf16 x bf16 with f32 sums (x and W rounded to bf16, nearest even) by
+// our GEMM (kernels/cpu/gemm.h), which runs its f32 kernel where the CPU lacks
+// AVX512-BF16. A weight that gets a gradient (dW) always stays f32.
+enum class FrozenMatmul { F32, BF16 };
+
 // y (= or += when accumulate) x W^T + b + scale * (drop(x) A^T) B^T.
 // u [N, rank] keeps drop(x) A^T for backward; scratch [N, in] is used when dropout is on.
 void linear_fwd(const float* x, long N, int in, int out, const float* W, const float* b,
-                const LoraOp* lora, bool accumulate, float* y, float* u, float* scratch);
+                const LoraOp* lora, bool accumulate, float* y, float* u, float* scratch,
+                FrozenMatmul mm = FrozenMatmul::F32);
 // dx (= or += when accumulate_dx), dW/db (+=, skipped when nullptr), LoRA dA/dB (+=).
 // scratch [N, in], scratch_r [N, rank].
 void linear_bwd(const float* x, const float* dy, long N, int in, int out, const float* W,
                 const LoraOp* lora, const float* u, bool accumulate_dx, float* dx, float* dW,
-                float* db, float* scratch, float* scratch_r);
+                float* db, float* scratch, float* scratch_r, FrozenMatmul mm = FrozenMatmul::F32);
 
 // ---- Router (DESIGN §3): z = w . pool(h) + b per row, soft = sigmoid(z) ----
 // pool [rows, H] = mean of h [rows * T, H] over each row's positions with mask set (every
@@ -99,6 +106,14 @@ void swiglu_bwd(const float* g, const float* u, const float* dact, float* dg, fl
 // chunk x V logits. Buffers: x_buf, dx_buf [chunk, H], logits [chunk, V], row_loss [chunk].
 double lm_head_ce(const float* hf, int H, const float* E, int V, const int32_t* pos,
                   const int32_t* tgt, long n, float gscale, float* dhf, float* dE, int chunk,
-                  float* x_buf, float* dx_buf, float* logits, double* row_loss);
+                  float* x_buf, float* dx_buf, float* logits, double* row_loss,
+                  FrozenMatmul mm = FrozenMatmul::F32);
+
+// y [N, out] (= or += when accumulate) x [N, in] W^T, and dx [N, in] (= or +=) dy [N, out] W,
+// for a frozen W [out, in] multiplied as mm says. Not inside a parallel region.
+void frozen_matmul(const float* x, long N, int in, int out, const float* W, bool accumulate,
+                   float* y, FrozenMatmul mm);
+void frozen_matmul_dx(const float* dy, long N, int in, int out, const float* W, bool accumulate,
+                      float* dx, FrozenMatmul mm);
 
 }  // namespace lr::ops

@@ -1,5 +1,10 @@
-// Linear layers (frozen or trainable weight, bias, LoRA) through cblas_sgemm.
+// Linear layers (frozen or trainable weight, bias, LoRA) through cblas_sgemm, frozen
+// weights in bf16 through our GEMM where asked.
 #include <cblas.h>
+
+#include <cstring>
+
+#include "kernels/cpu/gemm.h"
 
 #include "layerroute/ops.h"
 #include "layerroute/ops_util.h"
@@ -16,10 +21,32 @@ void gemm(bool ta, bool tb, long M, long N, long K, float alpha, const float* A,
 }
 }  // namespace
 
+void frozen_matmul(const float* x, long N, int in, int out, const float* W, bool accumulate,
+                   float* y, FrozenMatmul mm) {
+  if (mm == FrozenMatmul::F32) {
+    gemm(false, true, N, out, in, 1.f, x, in, W, in, accumulate ? 1.f : 0.f, y, out);
+    return;
+  }
+  if (!accumulate) std::memset(y, 0, sizeof(float) * size_t(N) * size_t(out));
+  gemm_nt(x, int(N), gemm_weights_f32_as_bf16(W, out, in), y, out);
+}
+
+void frozen_matmul_dx(const float* dy, long N, int in, int out, const float* W, bool accumulate,
+                      float* dx, FrozenMatmul mm) {
+  if (mm == FrozenMatmul::F32) {
+    gemm(false, false, N, in, out, 1.f, dy, out, W, in, accumulate ? 1.f : 0.f, dx, in);
+    return;
+  }
+  // dx = dy W = dy (W^T)^T: W^T's rows are W's columns.
+  if (!accumulate) std::memset(dx, 0, sizeof(float) * size_t(N) * size_t(in));
+  gemm_nt(dy, int(N), gemm_weights_f32_t(W, in, out, /*as_bf16=*/true), dx, in);
+}
+
 void linear_fwd(const float* x, long N, int in, int out, const float* W, const float* b,
-                const LoraOp* lora, bool accumulate, float* y, float* u, float* scratch) {
+                const LoraOp* lora, bool accumulate, float* y, float* u, float* scratch,
+                FrozenMatmul mm) {
   if (N == 0) return;
-  gemm(false, true, N, out, in, 1.f, x, in, W, in, accumulate ? 1.f : 0.f, y, out);
+  frozen_matmul(x, N, in, out, W, accumulate, y, mm);
   if (b) {
     parallel_each(N, [&](long n) {
       for (int j = 0; j < out; ++j) y[n * out + j] += b[j];
@@ -39,9 +66,10 @@ void linear_fwd(const float* x, long N, int in, int out, const float* W, const f
 
 void linear_bwd(const float* x, const float* dy, long N, int in, int out, const float* W,
                 const LoraOp* lora, const float* u, bool accumulate_dx, float* dx, float* dW,
-                float* db, float* scratch, float* scratch_r) {
+                float* db, float* scratch, float* scratch_r, FrozenMatmul mm) {
   if (N == 0) return;
-  if (dx) gemm(false, false, N, in, out, 1.f, dy, out, W, in, accumulate_dx ? 1.f : 0.f, dx, in);
+  if (dW) mm = FrozenMatmul::F32;  // a trained weight stays exact
+  if (dx) frozen_matmul_dx(dy, N, in, out, W, accumulate_dx, dx, mm);
   if (dW) gemm(true, false, out, in, N, 1.f, dy, out, x, in, 1.f, dW, in);
   if (db) {
     parallel_ranges(out, [&](long j0, long j1) {

@@ -44,14 +44,15 @@ double exp_sub_sum(float* x, int n, float sub) {
 
 double lm_head_ce(const float* hf, int H, const float* E, int V, const int32_t* pos,
                   const int32_t* tgt, long n, float gscale, float* dhf, float* dE, int chunk,
-                  float* x_buf, float* dx_buf, float* logits, double* row_loss) {
+                  float* x_buf, float* dx_buf, float* logits, double* row_loss,
+                  FrozenMatmul mm) {
+  if (dE) mm = FrozenMatmul::F32;  // a trained head stays exact
   double total = 0;
   for (long c0 = 0; c0 < n; c0 += chunk) {
     const int C = int(n - c0 < chunk ? n - c0 : chunk);
     for (int i = 0; i < C; ++i)
       std::memcpy(x_buf + long(i) * H, hf + long(pos[c0 + i]) * H, sizeof(float) * size_t(H));
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, C, V, H, 1.f, x_buf, H, E, H, 0.f, logits,
-                V);
+    frozen_matmul(x_buf, C, H, V, E, false, logits, mm);
     parallel_each(C, [&](long i) {
       float* lg = logits + long(i) * V;
       const float mx = row_max(lg, V);
@@ -67,8 +68,7 @@ double lm_head_ce(const float* hf, int H, const float* E, int V, const int32_t* 
     });
     for (int i = 0; i < C; ++i) total += row_loss[i];  // fixed order
     if (!dhf) continue;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, C, H, V, 1.f, logits, V, E, H, 0.f,
-                dx_buf, H);
+    frozen_matmul_dx(logits, C, H, V, E, false, dx_buf, mm);
     for (int i = 0; i < C; ++i) {
       float* d = dhf + long(pos[c0 + i]) * H;
       const float* s = dx_buf + long(i) * H;

@@ -174,26 +174,26 @@ void TrainGraph::forward_block(int l, bool drop) {
   const float* bq = c.qkv_bias ? bw.bq.data() : nullptr;
   const float* bk = c.qkv_bias ? bw.bk.data() : nullptr;
   const float* bv = c.qkv_bias ? bw.bv.data() : nullptr;
-  ops::linear_fwd(A.a, N_, H, Q, bw.wq.data(), bq, &lq, false, A.q, u(LoraTarget::Q), scratch_in_);
-  ops::linear_fwd(A.a, N_, H, K, bw.wk.data(), bk, &lk, false, A.k, u(LoraTarget::K), scratch_in_);
-  ops::linear_fwd(A.a, N_, H, K, bw.wv.data(), bv, &lv, false, A.v, u(LoraTarget::V), scratch_in_);
+  ops::linear_fwd(A.a, N_, H, Q, bw.wq.data(), bq, &lq, false, A.q, u(LoraTarget::Q), scratch_in_, frozen_mm());
+  ops::linear_fwd(A.a, N_, H, K, bw.wk.data(), bk, &lk, false, A.k, u(LoraTarget::K), scratch_in_, frozen_mm());
+  ops::linear_fwd(A.a, N_, H, K, bw.wv.data(), bv, &lv, false, A.v, u(LoraTarget::V), scratch_in_, frozen_mm());
   rope_rows(A.q, rows_, T_, c.n_heads, c.head_dim, rope_);
   rope_rows(A.k, rows_, T_, c.n_kv_heads, c.head_dim, rope_);
   ops::attention_fwd(A.q, A.k, A.v, mask_.data(), rows_, T_, c.n_heads, c.n_kv_heads, c.head_dim,
                      A.att, A.lse, attn_scratch_);
   std::memcpy(A.h1, A.h_in, sizeof(float) * size_t(N_) * size_t(H));
   ops::linear_fwd(A.att, N_, Q, H, bw.wo.data(), nullptr, &lo, true, A.h1, u(LoraTarget::O),
-                  scratch_in_);
+                  scratch_in_, frozen_mm());
   // MLP half: B = h1 + down(swiglu(gate(m), up(m))), m = norm(h1).
   ops::rmsnorm_fwd(A.h1, bw.post_norm.data(), c.rms_eps, N_, H, A.m, A.inv_post);
   ops::linear_fwd(A.m, N_, H, I, bw.wgate.data(), nullptr, &lg, false, A.gate, u(LoraTarget::Gate),
-                  scratch_in_);
+                  scratch_in_, frozen_mm());
   ops::linear_fwd(A.m, N_, H, I, bw.wup.data(), nullptr, &lu, false, A.up, u(LoraTarget::Up),
-                  scratch_in_);
+                  scratch_in_, frozen_mm());
   ops::swiglu_fwd(A.gate, A.up, act_, size_t(N_) * size_t(I));
   std::memcpy(A.bout, A.h1, sizeof(float) * size_t(N_) * size_t(H));
   ops::linear_fwd(act_, N_, I, H, bw.wdown.data(), nullptr, &ld, true, A.bout, u(LoraTarget::Down),
-                  scratch_in_);
+                  scratch_in_, frozen_mm());
   ops::gate_fwd(A.bout, A.h_in, gate_.data() + size_t(l) * size_t(rows_), rows_, T_, H, h_next);
 }
 
@@ -212,7 +212,7 @@ double TrainGraph::forward_head_loss(const RunOptions& run) {
   float* dE = (run.need_grad && opts_.trainable == Trainable::All) ? gw_.head() : nullptr;
   const float gscale = nt > 0 ? run.loss_scale / float(nt) : 0.f;
   return ops::lm_head_ce(hf_, H, w_.head(), c.vocab, tgt_pos_.data(), tgt_id_.data(), nt, gscale,
-                         dhf, dE, opts_.ce_chunk, ce_x_, ce_dx_, ce_logits_, row_loss_.data());
+                         dhf, dE, opts_.ce_chunk, ce_x_, ce_dx_, ce_logits_, row_loss_.data(), frozen_mm());
 }
 
 // Metrics: loss terms, gate statistics per block.

@@ -48,6 +48,9 @@ struct TrainOptions {
   int ce_chunk = 256;  // target rows per LM-head chunk (OpenBLAS at the 896 -> vocab shape: 128
                        // rows ran 155-169 GFLOP/s, 256 165-185; 512 no faster)
   std::vector<unsigned char> fixed_mask;  // TrainGate::Fixed: one 0/1 per block
+  // The frozen backbone's GEMMs (forward and input gradient; ops.h). LoRA, routers, norms,
+  // attention and the optimizer are f32 either way; Trainable::All keeps every GEMM f32.
+  ops::FrozenMatmul frozen_matmul = ops::FrozenMatmul::F32;
 };
 
 struct RunOptions {
@@ -108,6 +111,9 @@ class TrainGraph {
   ops::LoraOp lora_op(int layer, LoraTarget t, bool train_dropout, long first_token = 0) const;
   // Gates come from the routers (Hard) rather than being given (AllOpen, Fixed).
   bool routes() const { return opts_.gate_mode == TrainGate::Hard; }
+  ops::FrozenMatmul frozen_mm() const {
+    return opts_.trainable == Trainable::All ? ops::FrozenMatmul::F32 : opts_.frozen_matmul;
+  }
 
   // Forward stages, in order.
   void forward_inputs(const Batch& batch);

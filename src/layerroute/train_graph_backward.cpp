@@ -117,18 +117,18 @@ void TrainGraph::backward_block_rows(int l, int r0, int nr) {
   // MLP: B = h1 + down(swiglu(gate(m), up(m))), m = norm(h1). db carries dL/dB, then dL/dh1.
   ops::swiglu_fwd(gate, up, act_, nI);  // recomputed, not stored
   ops::linear_bwd(act_, db, N, I, H, bw.wdown.data(), &ld, u(LoraTarget::Down), false, dact_,
-                  gb ? gwp(gb->wdown) : nullptr, nullptr, scratch_in_, scratch_r_);
+                  gb ? gwp(gb->wdown) : nullptr, nullptr, scratch_in_, scratch_r_, frozen_mm());
   ops::swiglu_bwd(gate, up, dact_, dgate_, dup_, nI);
   ops::linear_bwd(A.m + o * H, dgate_, N, H, I, bw.wgate.data(), &lg, u(LoraTarget::Gate), false,
-                  dm, gb ? gwp(gb->wgate) : nullptr, nullptr, scratch_in_, scratch_r_);
+                  dm, gb ? gwp(gb->wgate) : nullptr, nullptr, scratch_in_, scratch_r_, frozen_mm());
   ops::linear_bwd(A.m + o * H, dup_, N, H, I, bw.wup.data(), &lu, u(LoraTarget::Up), true, dm,
-                  gb ? gwp(gb->wup) : nullptr, nullptr, scratch_in_, scratch_r_);
+                  gb ? gwp(gb->wup) : nullptr, nullptr, scratch_in_, scratch_r_, frozen_mm());
   ops::rmsnorm_bwd(A.h1 + o * H, bw.post_norm.data(), A.inv_post + o, dm, N, H, db,
                    gb ? gwp(gb->post_norm) : nullptr);
 
   // Attention: h1 = h + o_proj(attn(rope(q(a)), rope(k(a)), v(a))), a = norm(h).
   ops::linear_bwd(A.att + o * Q, db, N, Q, H, bw.wo.data(), &lo, u(LoraTarget::O), false, datt,
-                  gb ? gwp(gb->wo) : nullptr, nullptr, scratch_in_, scratch_r_);
+                  gb ? gwp(gb->wo) : nullptr, nullptr, scratch_in_, scratch_r_, frozen_mm());
   ops::attention_bwd(A.q + o * Q, A.k + o * K, A.v + o * K, A.att + o * Q,
                      A.lse + long(r0) * c.n_heads * T, datt, mask, nr, T, c.n_heads, c.n_kv_heads,
                      c.head_dim, dq, dk, dv, attn_scratch_);
@@ -136,11 +136,11 @@ void TrainGraph::backward_block_rows(int l, int r0, int nr) {
   rope_rows(dk, nr, T, c.n_kv_heads, c.head_dim, rope_, /*inverse=*/true);
   const float* a = A.a + o * H;
   ops::linear_bwd(a, dq, N, H, Q, bw.wq.data(), &lq, u(LoraTarget::Q), false, da,
-                  gb ? gwp(gb->wq) : nullptr, gb ? gwp(gb->bq) : nullptr, scratch_in_, scratch_r_);
+                  gb ? gwp(gb->wq) : nullptr, gb ? gwp(gb->bq) : nullptr, scratch_in_, scratch_r_, frozen_mm());
   ops::linear_bwd(a, dk, N, H, K, bw.wk.data(), &lk, u(LoraTarget::K), true, da,
-                  gb ? gwp(gb->wk) : nullptr, gb ? gwp(gb->bk) : nullptr, scratch_in_, scratch_r_);
+                  gb ? gwp(gb->wk) : nullptr, gb ? gwp(gb->bk) : nullptr, scratch_in_, scratch_r_, frozen_mm());
   ops::linear_bwd(a, dv, N, H, K, bw.wv.data(), &lv, u(LoraTarget::V), true, da,
-                  gb ? gwp(gb->wv) : nullptr, gb ? gwp(gb->bv) : nullptr, scratch_in_, scratch_r_);
+                  gb ? gwp(gb->wv) : nullptr, gb ? gwp(gb->bv) : nullptr, scratch_in_, scratch_r_, frozen_mm());
   ops::rmsnorm_bwd(A.h_in + o * H, bw.in_norm.data(), A.inv_in + o, da, N, H, db,
                    gb ? gwp(gb->in_norm) : nullptr);
 

@@ -2,6 +2,8 @@
 
 #include <cblas.h>
 
+#include "core/cpu_features.h"
+
 #include <algorithm>
 #include <random>
 #include <vector>
@@ -59,6 +61,8 @@ Json TrainBenchResult::to_json() const {
   j["tok_s"] = tok_s, j["tok_s_mean"] = tok_s_mean;
   j["fwd_s"] = fwd_s, j["bwd_s"] = bwd_s, j["opt_s"] = opt_s;
   j["blocks_open"] = blocks_open;
+  j["frozen_matmul"] = frozen_matmul;
+  j["cpu"] = cpu;
   j["flops_per_token"] = flops_per_token;
   j["flops_per_token_executed"] = flops_per_token_executed;
   j["gflops"] = gflops, j["sgemm_gflops"] = sgemm_gflops, j["limit_share"] = limit_share;
@@ -82,7 +86,11 @@ TrainBenchResult bench_training(const ModelConfig& cfg, const TrainBenchOptions&
   LoraWeights lora = LoraWeights::init(cfg, LoraConfig{}, o.seed + 1);
   RouterWeights routers = RouterWeights::init(cfg);
   if (o.all_open) std::fill(routers.b.begin(), routers.b.end(), 1.f);
-  TrainGraph g(w, &lora, &routers, TrainOptions{});
+  TrainOptions to;
+  to.frozen_matmul = o.frozen_bf16 ? ops::FrozenMatmul::BF16 : ops::FrozenMatmul::F32;
+  res.frozen_matmul = o.frozen_bf16 ? "bf16" : "f32";
+  res.cpu = cpu_path_summary();
+  TrainGraph g(w, &lora, &routers, to);
   std::vector<Param> ps = g.params();
   AdamW opt(ps);
   const Batch batch = bench_batch(o.rows, o.seq, cfg.vocab, o.seed + 2);

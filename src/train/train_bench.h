@@ -16,11 +16,14 @@ struct TrainBenchOptions {
   int steps = 3;          // timed steps, after one untimed warm-up step
   int threads = 0;        // 0: every core
   bool all_open = false;  // every router bias +1: no gate closed, no backward skipped
+  bool frozen_bf16 = false;  // the frozen GEMMs in bf16 (TrainOptions::frozen_matmul)
   uint64_t seed = 0;
 };
 
 struct TrainBenchResult {
   int rows = 0, seq = 0, steps = 0, threads = 0;
+  std::string frozen_matmul;  // "bf16" or "f32"
+  std::string cpu;            // cpu_path_summary()
   double load_s = 0;
   double best_step_s = 0, mean_step_s = 0;
   double tok_s = 0, tok_s_mean = 0;        // from the best / the mean step

@@ -1,5 +1,7 @@
 #include "train/train_config.h"
 
+#include "core/cpu_features.h"
+
 #include "core/error.h"
 
 namespace lr {
@@ -99,6 +101,20 @@ void TrainConfig::validate() const {
   LR_CHECK(threshold > 0 && threshold < 1, "--router-threshold must be in (0, 1)");
   LR_CHECK(gate_reg >= 0, "--gate-reg must be >= 0");
   LR_CHECK(full || routers || use_lora(), "nothing to train: --no-routers with --lora-rank 0");
+  resolve_frozen_bf16(frozen_matmul);
+}
+
+bool resolve_frozen_bf16(const std::string& mode) {
+  LR_CHECK(mode == "auto" || mode == "bf16" || mode == "f32",
+           "--frozen-matmul must be auto, bf16 or f32, not '", mode, "'");
+  const bool has = cpu_path() >= CpuPath::Avx512Bf16;
+  LR_CHECK(mode != "bf16" || has, "--frozen-matmul bf16: this CPU's kernel path is ",
+           cpu_path_name(cpu_path()), " (no AVX512-BF16); use auto or f32");
+  return mode != "f32" && has;
+}
+
+bool TrainConfig::frozen_bf16() const {
+  return !full && resolve_frozen_bf16(frozen_matmul);
 }
 
 Json TrainConfig::to_json() const {
@@ -124,6 +140,7 @@ Json TrainConfig::to_json() const {
   j["save_every"] = save_every;
   j["trainable"] = full ? "all" : (use_lora() ? (routers ? "lora+routers" : "lora") : "routers");
   j["routers"] = routers;
+  j["frozen_matmul"] = frozen_bf16() ? "bf16" : "f32";
   j["lora_rank"] = use_lora() ? lora.rank : 0;
   j["lora_alpha"] = lora.alpha;
   j["lora_dropout"] = lora.dropout;

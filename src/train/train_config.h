@@ -42,16 +42,25 @@ struct TrainConfig {
   RouterLoss router_loss = RouterLoss::GateReg;
   RouterPooling pooling = RouterPooling::MaskedMean;
   LossOn loss_on = LossOn::All;
+  // The frozen backbone's GEMMs: "auto" (bf16 where the CPU has AVX512-BF16, else f32),
+  // "bf16" (an error on a CPU without it) or "f32" (every GEMM exact f32).
+  std::string frozen_matmul = "auto";
 
   int64_t stop_after_steps = 0;  // test only: SIGKILL itself right after the checkpoint at k
 
   bool use_lora() const { return !full && lora.rank > 0; }
+  // frozen_matmul resolved on this CPU (and LR_CPU): true for bf16.
+  bool frozen_bf16() const;
   // Throws lr::Error naming the flag for out-of-range values.
   void validate() const;
   Json to_json() const;
   // The settings a resumed run must share with the checkpoint for bit-identical results.
   Json identity_json() const;
 };
+
+// A --frozen-matmul value on this CPU (and LR_CPU): true for bf16. Throws lr::Error for an
+// unknown value, and for "bf16" where the kernel path has no AVX512-BF16.
+bool resolve_frozen_bf16(const std::string& mode);
 
 // "--preset reference": the reference's schedule (cosine T_max 3000 stepped per optimizer
 // step, no warm-up) over 750 optimizer steps (its 3000 micro-steps).

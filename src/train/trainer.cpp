@@ -129,6 +129,7 @@ void Trainer::load() {
   o.lambda = cfg_.gate_reg;
   o.threshold = cfg_.threshold;
   o.seed = cfg_.seed;
+  o.frozen_matmul = cfg_.frozen_bf16() ? ops::FrozenMatmul::BF16 : ops::FrozenMatmul::F32;
   g_ = std::make_unique<TrainGraph>(*w_, lora_ ? &*lora_ : nullptr, routers_ ? &*routers_ : nullptr,
                                     o);
   ps_ = g_->params();

@@ -5,11 +5,14 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <numeric>
 #include <vector>
 
+#include "core/cpu_features.h"
 #include "core/dtype.h"
 #include "core/error.h"
 #include "core/threads.h"
+#include "kernels/cpu/gemm_kernel.h"
 #include "kernels/cpu/gemv.h"
 #include "kernels/cpu/simd.h"
 
@@ -17,12 +20,11 @@ namespace lr {
 
 namespace {
 
-constexpr int MR = kGemmMR, NR = kGemmNR;
-constexpr int kKc = 256;         // depth of a slice: 6 x 256 x 4 B of x per panel, 16 KB of W
-constexpr int kMaxKc = 2 * kKc;  // with rounding up to a format's column block
-constexpr int kMcPanels = 16;    // x panels per block: 96 rows x kc, ~96 KB, stays in L2
-constexpr int kNcPanels = 16;    // W micro-panels per task (256 outputs), at most
+constexpr int kKc = 256;         // depth of a slice: 12 x 256 x 4 B of x per panel, 32 KB of W
+constexpr int kMcPanels = 16;    // x panels per block: up to 192 rows x kc, stays in L2
+constexpr int kNcPanels = 16;    // W micro-panels per task, at most
 constexpr int kMinRun = 4;       // and at least, where the matrix has them
+static_assert(2 * kKc <= kGemmMaxKc);
 
 int ceil_div(int a, int b) {
   return (a + b - 1) / b;
@@ -35,12 +37,12 @@ struct Run {
 
 // 64-byte aligned scratch that only grows.
 struct Scratch {
-  std::unique_ptr<float, decltype(&std::free)> p{nullptr, &std::free};
+  std::unique_ptr<char, decltype(&std::free)> p{nullptr, &std::free};
   size_t n = 0;
-  float* get(size_t want) {
+  char* get(size_t want) {
     if (want > n) {
-      const size_t bytes = (want * sizeof(float) + 63) / 64 * 64;
-      p.reset(static_cast<float*>(std::aligned_alloc(64, bytes)));
+      const size_t bytes = (want + 63) / 64 * 64;
+      p.reset(static_cast<char*>(std::aligned_alloc(64, bytes)));
       LR_CHECK(p, "gemm: cannot allocate ", bytes, " bytes of scratch");
       n = want;
     }
@@ -48,140 +50,42 @@ struct Scratch {
   }
 };
 
-// dst[k * ldd + i] = src[i * lds + k] for i < 8, k < kc; rows >= R (of the 8) are zero.
-// Columns in steps of 8 through a register transpose, then the tail.
-void transpose_rows(const float* src, int lds, int R, int kc, float* dst, int ldd) {
-  int k = 0;
-#if LR_HAVE_AVX2
-  if (R == 8) {
-    for (; k + 8 <= kc; k += 8) {
-      __m256 r[8];
-      for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(src + size_t(i) * lds + k);
-      simd::transpose8(r);
-      for (int i = 0; i < 8; ++i) _mm256_storeu_ps(dst + size_t(k + i) * ldd, r[i]);
-    }
-  }
-#endif
-  for (; k < kc; ++k)
-    for (int i = 0; i < 8; ++i) dst[size_t(k) * ldd + i] = i < R ? src[size_t(i) * lds + k] : 0.f;
-}
-
-// W rows [n0, n0 + 16) x [k0, k0 + kc) -> dst[k * 16 + j] (rows >= N zero): widen into a
-// row-major tile in L1, then transpose each 8-row half into its 8 lanes of the panel.
-void pack_w_panel(const GemmWeights& W, int n0, int k0, int kc, float* dst) {
-  alignas(64) float tile[NR * kMaxKc];
-  const int n = std::min(NR, W.N - n0);
-  W.widen(W, n0, n, k0, kc, tile, kc);
-  for (int h = 0; h < NR; h += 8)
-    transpose_rows(tile + size_t(h) * kc, kc, std::clamp(n - h, 0, 8), kc, dst + h, NR);
-}
-
-// x rows [m0, m0 + 6) x [k0, k0 + kc) -> dst[k * 6 + r] (rows >= M zero).
-void pack_x_panel(const float* x, int M, int K, int m0, int k0, int kc, float* dst) {
-  const int R = std::min(MR, M - m0);
-  const float* src = x + size_t(m0) * K + k0;
-  int k = 0;
-#if LR_HAVE_AVX2
-  if (R == MR) {
-    // 8 columns of the 6 rows at a time: an 8 x 8 transpose whose last two rows are
-    // don't-cares, stored 8 wide at a stride of 6, ascending, so each store's 2 extra
-    // lanes are overwritten by the next; the panel's very last store is 6 wide (another
-    // thread may be packing the next panel).
-    for (; k + 8 <= kc; k += 8) {
-      __m256 r[8];
-      for (int i = 0; i < MR; ++i) r[i] = _mm256_loadu_ps(src + size_t(i) * K + k);
-      r[6] = r[7] = _mm256_setzero_ps();
-      simd::transpose8(r);
-      for (int i = 0; i < 7; ++i) _mm256_storeu_ps(dst + size_t(k + i) * MR, r[i]);
-      float* last = dst + size_t(k + 7) * MR;
-      if (k + 8 < kc) {
-        _mm256_storeu_ps(last, r[7]);
-      } else {
-        _mm_storeu_ps(last, _mm256_castps256_ps128(r[7]));
-        _mm_storel_pi(reinterpret_cast<__m64*>(last + 4), _mm256_extractf128_ps(r[7], 1));
-      }
-    }
-  }
-#endif
-  for (; k < kc; ++k)
-    for (int i = 0; i < MR; ++i) dst[size_t(k) * MR + i] = i < R ? src[size_t(i) * K + k] : 0.f;
-}
-
-// C[6 x 16] += A panel . B micro-panel over kc. Partial blocks (mr < 6 or nr < 16) go
-// through a local tile, so the kernel itself always runs the full register block.
-void micro_kernel(int kc, const float* A, const float* B, float* C, int ldc, int mr, int nr) {
-#if LR_HAVE_AVX2
-  // Twelve named accumulators: with an array GCC kept a copy on the stack, stored each step.
-  __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
-  __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-  // C's tile is in L3 at best (a row every ldc floats): ask for it now, use it at the end.
-  for (int r = 0; r < MR; ++r) {
-    _mm_prefetch(reinterpret_cast<const char*>(C + size_t(r) * ldc), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(C + size_t(r) * ldc + 15), _MM_HINT_T0);
-  }
-#pragma GCC unroll 4
-  for (int k = 0; k < kc; ++k, A += MR, B += NR) {
-    const __m256 b0 = _mm256_load_ps(B), b1 = _mm256_load_ps(B + 8);
-    __m256 a = _mm256_broadcast_ss(A);
-    c00 = _mm256_fmadd_ps(a, b0, c00);
-    c01 = _mm256_fmadd_ps(a, b1, c01);
-    a = _mm256_broadcast_ss(A + 1);
-    c10 = _mm256_fmadd_ps(a, b0, c10);
-    c11 = _mm256_fmadd_ps(a, b1, c11);
-    a = _mm256_broadcast_ss(A + 2);
-    c20 = _mm256_fmadd_ps(a, b0, c20);
-    c21 = _mm256_fmadd_ps(a, b1, c21);
-    a = _mm256_broadcast_ss(A + 3);
-    c30 = _mm256_fmadd_ps(a, b0, c30);
-    c31 = _mm256_fmadd_ps(a, b1, c31);
-    a = _mm256_broadcast_ss(A + 4);
-    c40 = _mm256_fmadd_ps(a, b0, c40);
-    c41 = _mm256_fmadd_ps(a, b1, c41);
-    a = _mm256_broadcast_ss(A + 5);
-    c50 = _mm256_fmadd_ps(a, b0, c50);
-    c51 = _mm256_fmadd_ps(a, b1, c51);
-  }
-  const __m256 c[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
-  if (mr == MR && nr == NR) {
-    for (int r = 0; r < MR; ++r) {
-      float* cr = C + size_t(r) * ldc;
-      _mm256_storeu_ps(cr, _mm256_add_ps(_mm256_loadu_ps(cr), c[r][0]));
-      _mm256_storeu_ps(cr + 8, _mm256_add_ps(_mm256_loadu_ps(cr + 8), c[r][1]));
-    }
-    return;
-  }
-  alignas(32) float t[MR][NR];
-  for (int r = 0; r < MR; ++r) {
-    _mm256_store_ps(t[r], c[r][0]);
-    _mm256_store_ps(t[r] + 8, c[r][1]);
-  }
-#else
-  float t[MR][NR] = {};
-  for (int k = 0; k < kc; ++k, A += MR, B += NR)
-    for (int r = 0; r < MR; ++r)
-      for (int j = 0; j < NR; ++j) t[r][j] += A[r] * B[j];
-#endif
-  for (int r = 0; r < mr; ++r)
-    for (int j = 0; j < nr; ++j) C[size_t(r) * ldc + j] += t[r][j];
+const GemmKernel& pick_kernel(const GemmWeights* Ws, int count) {
+  const CpuPath path = cpu_path();
+  bool pairs = true;
+  for (int i = 0; i < count; ++i) pairs = pairs && Ws[i].pack_pairs;
+  if (path >= CpuPath::Avx512Bf16 && pairs) return gemm_kernel_bf16();
+  if (path >= CpuPath::Avx512) return gemm_kernel_avx512();
+  return gemm_kernel_avx2();
 }
 
 }  // namespace
 
+const char* gemm_kernel_name(const GemmWeights* Ws, int count) {
+  return pick_kernel(Ws, count).name;
+}
+
 void gemm_nt(const float* x, int M, const GemmWeights* Ws, float* const* ys, const int* ldys,
              int count) {
   if (M <= 0 || count <= 0) return;
+  const GemmKernel& kern = pick_kernel(Ws, count);
+  const int MR = kern.mr, NR = kern.nr;
   const int K = Ws[0].K;
-  int align = 1;
+  int align = kern.k_group;
   for (int i = 0; i < count; ++i) {
     LR_CHECK(Ws[i].K == K && Ws[i].N > 0 && Ws[i].widen, "gemm: weight ", i, " is [", Ws[i].N,
              " x ", Ws[i].K, "], expected K = ", K);
-    align = std::max(align, Ws[i].k_align);
+    align = std::lcm(align, Ws[i].k_align);
   }
-  // Equal slices of K near kKc, each a multiple of every format's column block.
+  // Equal slices of K near kKc, each a multiple of every format's column block and of
+  // the kernel's k group (only the last slice may end at an odd K).
   const int nk = ceil_div(K, kKc);
   const int kc = std::min(K, ceil_div(ceil_div(K, nk), align) * align);
-  LR_CHECK(kc <= kMaxKc, "gemm: column block ", align, " too large");
+  LR_CHECK(kc <= kGemmMaxKc, "gemm: column block ", align, " too large");
   const int mp = ceil_div(M, MR);
+  // Bytes of one packed panel (4-byte words, kc rounded up to the k group).
+  const size_t groups = size_t(ceil_div(kc, kern.k_group));
+  const size_t x_panel = size_t(MR) * groups * 4, w_panel = size_t(NR) * groups * 4;
 
   // Tasks: a run of W micro-panels of one matrix (runs split a matrix evenly) x a range
   // of x panels. A task packs its own W micro-panels, so packing (the weights' only read
@@ -206,12 +110,12 @@ void gemm_nt(const float* x, int M, const GemmWeights* Ws, float* const* ys, con
   // x packed for two slices (this one and the next); the caller's, reached by workers
   // through these pointers.
   thread_local Scratch xs[2];
-  float* xbuf[2] = {xs[0].get(size_t(mp) * MR * kc), xs[1].get(size_t(mp) * MR * kc)};
+  char* xbuf[2] = {xs[0].get(size_t(mp) * x_panel), xs[1].get(size_t(mp) * x_panel)};
   const int xgroups = ceil_div(mp, 8);
-  auto pack_x_group = [&](int g, int k0, float* xp) {
+  auto pack_x_group = [&](int g, int k0, char* xp) {
     const int kcur = std::min(kc, K - k0);
     for (int q = 8 * g; q < std::min(mp, 8 * g + 8); ++q)
-      pack_x_panel(x, M, K, q * MR, k0, kcur, xp + size_t(q) * MR * kc);
+      kern.pack_x(x, M, K, q * MR, k0, kcur, xp + size_t(q) * x_panel);
   };
   std::atomic<int> next{0};
   parallel(
@@ -223,7 +127,8 @@ void gemm_nt(const float* x, int M, const GemmWeights* Ws, float* const* ys, con
 
   for (int k0 = 0, s = 0; k0 < K; k0 += kc, ++s) {
     const int kcur = std::min(kc, K - k0);
-    const float* xp = xbuf[s % 2];
+    const int gcur = ceil_div(kcur, kern.k_group);
+    const char* xp = xbuf[s % 2];
     // After this slice's tasks, the same call packs x for the next slice (those small
     // tasks also fill the gap while the last big task finishes): one call per slice.
     const int npack = k0 + kc < K ? xgroups : 0;
@@ -241,24 +146,24 @@ void gemm_nt(const float* x, int M, const GemmWeights* Ws, float* const* ys, con
             const GemmWeights& W = Ws[run.w];
             const int ldy = ldys[run.w];
             float* y = ys[run.w];
-            float* wp = ws.get(size_t(kNcPanels) * NR * kMaxKc);
+            char* wp = ws.get(size_t(kNcPanels) * w_panel);
             for (int p = run.p0; p < run.p1; ++p) {
               // The weights come from DRAM in short runs the hardware prefetcher misses: ask
-              // for the next micro-panel while this one is widened (+2-4 % of a prefill).
+              // for the next micro-panel while this one is packed (+2-4 % of a prefill).
               if (W.prefetch && p + 1 < run.p1)
                 W.prefetch(W, (p + 1) * NR, std::min(NR, W.N - (p + 1) * NR), k0, kcur);
-              pack_w_panel(W, p * NR, k0, kcur, wp + size_t(p - run.p0) * NR * kcur);
+              kern.pack_w(W, p * NR, k0, kcur, wp + size_t(p - run.p0) * w_panel);
             }
             const int q_lo = mp * split / msplit, q_hi = mp * (split + 1) / msplit;
             for (int qb = q_lo; qb < q_hi; qb += kMcPanels) {
               const int qe = std::min(q_hi, qb + kMcPanels);
               for (int p = run.p0; p < run.p1; ++p) {
-                const float* B = wp + size_t(p - run.p0) * NR * kcur;
+                const char* B = wp + size_t(p - run.p0) * w_panel;
                 const int n0 = p * NR, nr = std::min(NR, W.N - n0);
                 for (int q = qb; q < qe; ++q) {
                   const int m0 = q * MR;
-                  micro_kernel(kcur, xp + size_t(q) * MR * kc, B, y + size_t(m0) * ldy + n0, ldy,
-                               std::min(MR, M - m0), nr);
+                  kern.micro(gcur, xp + size_t(q) * x_panel, B, y + size_t(m0) * ldy + n0, ldy,
+                             std::min(MR, M - m0), nr);
                 }
               }
             }
@@ -276,6 +181,15 @@ void widen_f32(const GemmWeights& W, int n0, int n, int k0, int kc, float* dst, 
   const float* w = static_cast<const float*>(W.w);
   for (int r = 0; r < n; ++r)
     std::memcpy(dst + size_t(r) * ldd, w + size_t(n0 + r) * W.K + k0, sizeof(float) * kc);
+}
+
+// W[n][k] = T[k][n]: T's rows are read along n, each once.
+void widen_f32_t(const GemmWeights& W, int n0, int n, int k0, int kc, float* dst, int ldd) {
+  const float* T = static_cast<const float*>(W.w);
+  for (int k = 0; k < kc; ++k) {
+    const float* t = T + size_t(k0 + k) * W.N + n0;
+    for (int r = 0; r < n; ++r) dst[size_t(r) * ldd + k] = t[r];
+  }
 }
 
 void widen_bf16(const GemmWeights& W, int n0, int n, int k0, int kc, float* dst, int ldd) {
@@ -337,13 +251,25 @@ GemmWeights gemm_weights_f32(const float* W, int N, int K) {
   return {W, nullptr, N, K, &widen_f32, 1, &prefetch_f32};
 }
 
+GemmWeights gemm_weights_f32_as_bf16(const float* W, int N, int K) {
+  GemmWeights g = gemm_weights_f32(W, N, K);
+  g.pack_pairs = &gemm_pairs_f32;
+  return g;
+}
+
+GemmWeights gemm_weights_f32_t(const float* T, int N, int K, bool as_bf16) {
+  GemmWeights g{T, nullptr, N, K, &widen_f32_t, 1};
+  if (as_bf16) g.pack_pairs = &gemm_pairs_f32_t;
+  return g;
+}
+
 GemmWeights gemm_weights_bf16(const uint16_t* W, int N, int K) {
-  return {W, nullptr, N, K, &widen_bf16, 1};
+  return {W, nullptr, N, K, &widen_bf16, 1, nullptr, &gemm_pairs_bf16};
 }
 
 GemmWeights gemm_weights_bf16_panels(const uint16_t* P, int N, int K) {
   LR_CHECK(bf16_panels_fit(N, K), "bf16 panels: ", N, " x ", K, " is not 4 x 16 aligned");
-  return {P, nullptr, N, K, &widen_bf16_panels, 16, &prefetch_bf16_panels};
+  return {P, nullptr, N, K, &widen_bf16_panels, 16, &prefetch_bf16_panels, &gemm_pairs_bf16_panels};
 }
 
 GemmWeights gemm_weights_q8(const int8_t* q, const float* scales, int N, int K) {
