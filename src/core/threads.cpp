@@ -109,7 +109,9 @@ class Pool {
     auto t0 = std::chrono::steady_clock::now();
     for (int i = 1;; ++i) {
       const unsigned g = gen_.load(std::memory_order_acquire);
-      if (g != seen) return g;
+      // A worker that starts after the pool began stopping read the final gen_ as its
+      // `seen`: no change will come, so it must look at stop_ (set before that increment).
+      if (g != seen || stop_.load()) return g;
       const bool park = park_.load(std::memory_order_relaxed);
       if (park || (i % 256 == 0 && std::chrono::steady_clock::now() - t0 > kSpin)) {
         sleepers_.fetch_add(1);  // seq_cst, before re-checking gen_ inside the futex
