@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "core/cpu_features.h"
 #include "core/error.h"
 
 int main(int argc, char** argv) {
@@ -34,6 +35,7 @@ int main(int argc, char** argv) {
     return app.exit(e);
   }
   try {
+    lr::cpu_path();  // reads LR_CPU here: a bad value is this one-line error, not a throw in a worker
     return lr::cli::run_selected(app);
   } catch (const lr::Error& e) {
     std::cerr << "error: " << e.what() << "\n";

@@ -7,6 +7,8 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace lr::test {
 
@@ -28,8 +30,10 @@ inline std::string shell_quote(const std::string& s) {
   return q + "'";
 }
 
-// args are passed through the shell already quoted by the caller where needed.
-inline CliResult run_cli(const std::string& args, const std::string& stdin_text = "") {
+// args are passed through the shell already quoted by the caller where needed; env adds
+// variables to the child's environment.
+inline CliResult run_cli(const std::string& args, const std::string& stdin_text = "",
+                         const std::vector<std::pair<std::string, std::string>>& env = {}) {
   namespace fs = std::filesystem;
   static int counter = 0;
   const fs::path dir = fs::path(testing::TempDir()) /
@@ -38,7 +42,9 @@ inline CliResult run_cli(const std::string& args, const std::string& stdin_text 
   const std::string in = (dir / "in").string(), out = (dir / "out").string(),
                     err = (dir / "err").string();
   std::ofstream(in, std::ios::binary) << stdin_text;
-  const std::string cmd = std::string(LR_CLI_PATH) + " " + args + " <" + shell_quote(in) + " >" +
+  std::string vars;
+  for (const auto& [k, v] : env) vars += k + "=" + shell_quote(v) + " ";
+  const std::string cmd = vars + std::string(LR_CLI_PATH) + " " + args + " <" + shell_quote(in) + " >" +
                           shell_quote(out) + " 2>" + shell_quote(err);
   const int status = std::system(cmd.c_str());
   CliResult r;

@@ -1,10 +1,12 @@
 // The model commands (init-random, generate, logits, bench) end to end through the binary.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <utility>
 
 #include "cli_util.h"
+#include "core/cpu_features.h"
 #include "io/json.h"
 #include "io/npy.h"
 #include "temp_path.h"
@@ -159,3 +161,31 @@ TEST(CliInitRandom, UnknownPresetIsAnError) {
 
 }  // namespace
 }  // namespace lr::test
+
+namespace lr {
+namespace {
+
+// LR_CPU lowers the kernel path for the whole process (never raises it above the CPU's);
+// `version` names the path taken; an unknown value is a one-line error.
+TEST(CliCpuPath, EnvironmentLowersThePathAndVersionNamesIt) {
+  const test::CliResult best = test::run_cli("version");
+  ASSERT_EQ(best.rc, 0) << best.err;
+  EXPECT_NE(best.out.find("kernels: " + std::string(cpu_path_name(cpu_path_supported())) + " ("),
+            std::string::npos)
+      << best.out;
+  const test::CliResult low = test::run_cli("version", "", {{"LR_CPU", "avx2"}});
+  ASSERT_EQ(low.rc, 0) << low.err;
+  EXPECT_NE(low.out.find("kernels: avx2 ("), std::string::npos) << low.out;
+  const test::CliResult high = test::run_cli("version", "", {{"LR_CPU", "avx512bf16"}});
+  ASSERT_EQ(high.rc, 0) << high.err;
+  EXPECT_NE(high.out.find("kernels: " + std::string(cpu_path_name(cpu_path_supported())) + " ("),
+            std::string::npos)
+      << high.out;
+  const test::CliResult bad = test::run_cli("version", "", {{"LR_CPU", "avx9000"}});
+  EXPECT_EQ(bad.rc, 1);
+  EXPECT_NE(bad.err.find("LR_CPU=avx9000: unknown kernel path"), std::string::npos) << bad.err;
+  EXPECT_EQ(std::count(bad.err.begin(), bad.err.end(), '\n'), 1) << bad.err;
+}
+
+}  // namespace
+}  // namespace lr

@@ -91,9 +91,11 @@ TEST_P(GemmPath, EveryFormatMatchesNaive) {
         for (const auto& [name, W, vals] : F.all()) {
           // gemm_nt adds onto y: start from a known y.
           std::vector<float> y = randv(size_t(M) * N, 9);
-          // "f32 as bf16" multiplies exact f32 where the bf16 kernel does not run.
+          // "f32 as bf16" multiplies exact f32 where the bf16 kernel does not run; the bf16
+          // kernel rounds x and the weights (q8: q * scale) to bf16.
           const auto& wv = std::string(name) == "f32 as bf16" && !bf16_kernel(W) ? F.f32 : *vals;
-          auto ref = ref_linear(bf16_kernel(W) ? round_bf16(x) : x, M, K, wv, N, nullptr);
+          const bool b = bf16_kernel(W);
+          auto ref = ref_linear(b ? round_bf16(x) : x, M, K, b ? round_bf16(wv) : wv, N, nullptr);
           for (size_t i = 0; i < ref.size(); ++i) ref[i] += y[i];
           gemm_nt(x.data(), M, W, y.data(), N);
           EXPECT_LT(rel_err(y, ref), 2e-6) << name << " M " << M << " N " << N << " K " << K;
@@ -199,11 +201,14 @@ TEST_P(GemmPath, KernelFollowsThePathAndTheFormat) {
   const auto bf16 = gemm_weights_bf16_panels(F.bf16_panels.data(), F.N, F.K);
   const auto q8 = gemm_weights_q8_panels(F.q8_panels.data(), F.N, F.K);
   const std::string f32_name = GetParam() == CpuPath::Avx2 ? "avx2 f32 6x16" : "avx512 f32 12x32";
-  EXPECT_EQ(gemm_kernel_name(&f32, 1), f32_name);
-  EXPECT_EQ(gemm_kernel_name(&q8, 1), f32_name);  // q8 and f32 stay exact f32 products
-  EXPECT_EQ(gemm_kernel_name(&bf16, 1),
-            GetParam() == CpuPath::Avx512Bf16 ? std::string("avx512bf16 bf16 12x32") : f32_name);
-  const GemmWeights mixed[] = {bf16, q8};  // one call, one kernel: the f32 one
+  const std::string bf16_name =
+      GetParam() == CpuPath::Avx512Bf16 ? std::string("avx512bf16 bf16 12x32") : f32_name;
+  EXPECT_EQ(gemm_kernel_name(&f32, 1), f32_name);  // f32 weights stay exact f32 products
+  EXPECT_EQ(gemm_kernel_name(&q8, 1), bf16_name);
+  EXPECT_EQ(gemm_kernel_name(&bf16, 1), bf16_name);
+  const GemmWeights both[] = {bf16, q8};
+  EXPECT_EQ(gemm_kernel_name(both, 2), bf16_name);
+  const GemmWeights mixed[] = {bf16, f32};  // one call, one kernel: the f32 one
   EXPECT_EQ(gemm_kernel_name(mixed, 2), f32_name);
 }
 

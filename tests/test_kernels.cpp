@@ -145,11 +145,16 @@ TEST(Kernel, Q8QuantizeAndGemvMatchNaive) {
             ASSERT_EQ(deq[i], float(q[i]) * s);
           }
         auto b = randv(N, 10);
-        auto ref = ref_linear(x, M, K, deq, N, b.data());
+        // The GEMM (M >= kGemmMinRows) on the avx512bf16 path multiplies bf16(x) by
+        // bf16(q * s).
+        const bool rounds = M >= kGemmMinRows && cpu_path() >= CpuPath::Avx512Bf16;
+        const auto xs = rounds ? round_bf16(x) : x;
+        const auto ws = rounds ? round_bf16(deq) : deq;
+        auto ref = ref_linear(xs, M, K, ws, N, b.data());
         std::vector<float> y(size_t(M) * N);
         linear_q8(x.data(), M, K, q.data(), sc.data(), N, b.data(), y.data());
         EXPECT_LT(rel_err(y, ref), 1e-5) << M << " " << N << " " << K;
-        auto ref2 = ref_linear(x, M, K, deq, N, nullptr);
+        auto ref2 = ref_linear(xs, M, K, ws, N, nullptr);
         for (size_t i = 0; i < ref2.size(); ++i) ref2[i] += y[i];
         linear_q8(x.data(), M, K, q.data(), sc.data(), N, nullptr, y.data(), true);
         EXPECT_LT(rel_err(y, ref2), 1e-5) << "accumulate " << M << " " << N << " " << K;

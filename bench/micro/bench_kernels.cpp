@@ -9,6 +9,7 @@
 #include <random>
 #include <vector>
 
+#include "core/cpu_features.h"
 #include "core/threads.h"
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/gemm.h"
@@ -175,11 +176,21 @@ void BM_linear_bf16(benchmark::State& st) {
       benchmark::Counter(2.0 * M * N * K * double(st.iterations()), benchmark::Counter::kIsRate);
 }
 
-// The prefill GEMM at M = 512 with cold weights (a new copy each call, as a prefill reads
-// each layer's once), beside its peer in the same run: variant 0 ours on bf16 panels,
-// 1 ours on f32, 2 OpenBLAS sgemm on f32 (the peer our GEMM is judged against).
-void BM_gemm_prefill(benchmark::State& st) {
+// The GEMM at M = 512 with cold weights (a new copy each call, as a prefill or a training
+// step reads each layer's once), beside its peer in the same run, on kernel path
+// range(3) (0 avx2, 1 avx512, 2 avx512bf16; skipped where the CPU lacks it). Variants:
+// 0 ours on bf16 panels (inference), 1 ours on f32, 2 OpenBLAS sgemm x W^T (the peer),
+// 3 ours on f32 rounded to bf16 (training forward), 4 ours on W^T rounded to bf16
+// (training input gradient dy W, W [K, N] here), 5 OpenBLAS dy W (its peer).
+void BM_gemm(benchmark::State& st) {
   const int N = int(st.range(0)), K = int(st.range(1)), variant = int(st.range(2)), M = 512;
+  const lr::CpuPath path = lr::CpuPath(st.range(3));
+  if (int(path) > int(lr::cpu_path_supported())) {
+    st.SkipWithError("this CPU lacks the kernel path");
+    return;
+  }
+  const lr::CpuPath saved = lr::cpu_path();
+  lr::set_cpu_path(path);
   std::vector<std::vector<float>> Wf;
   std::vector<std::vector<uint16_t>> Wp;
   if (variant == 0) {
@@ -193,18 +204,37 @@ void BM_gemm_prefill(benchmark::State& st) {
   std::vector<float> x(size_t(M) * K, 0.5f), y(size_t(M) * N);
   size_t i = 0;
   for (auto _ : st) {
-    if (variant == 0) {
-      lr::gemm_nt(x.data(), M, lr::gemm_weights_bf16_panels(Wp[i++ % Wp.size()].data(), N, K),
-                  y.data(), N);
-    } else if (variant == 1) {
-      lr::gemm_nt(x.data(), M, lr::gemm_weights_f32(Wf[i++ % Wf.size()].data(), N, K), y.data(), N);
-    } else {
-      lr::threads_idle();
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.f, x.data(), K,
-                  Wf[i++ % Wf.size()].data(), K, 1.f, y.data(), N);
+    const size_t c = i++;
+    switch (variant) {
+      case 0:
+        lr::gemm_nt(x.data(), M, lr::gemm_weights_bf16_panels(Wp[c % Wp.size()].data(), N, K),
+                    y.data(), N);
+        break;
+      case 1:
+        lr::gemm_nt(x.data(), M, lr::gemm_weights_f32(Wf[c % Wf.size()].data(), N, K), y.data(), N);
+        break;
+      case 3:
+        lr::gemm_nt(x.data(), M, lr::gemm_weights_f32_as_bf16(Wf[c % Wf.size()].data(), N, K),
+                    y.data(), N);
+        break;
+      case 4:
+        lr::gemm_nt(x.data(), M, lr::gemm_weights_f32_t(Wf[c % Wf.size()].data(), N, K, true),
+                    y.data(), N);
+        break;
+      case 2:
+        lr::threads_idle();
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.f, x.data(), K,
+                    Wf[c % Wf.size()].data(), K, 1.f, y.data(), N);
+        break;
+      default:
+        lr::threads_idle();
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M, N, K, 1.f, x.data(), K,
+                    Wf[c % Wf.size()].data(), N, 1.f, y.data(), N);
+        break;
     }
     benchmark::DoNotOptimize(y.data());
   }
+  lr::set_cpu_path(saved);
   st.counters["FLOPS"] =
       benchmark::Counter(2.0 * M * N * K * double(st.iterations()), benchmark::Counter::kIsRate);
 }
@@ -244,9 +274,14 @@ BENCHMARK(BM_linear_f32)
 BENCHMARK(BM_linear_bf16)->Args({4864, 896, 128})->Args({896, 4864, 128})->UseRealTime();
 BENCHMARK(BM_linear_bf16)->Args({4864, 896, 256})->UseRealTime();
 // Args: N, K, variant (0 ours bf16 panels, 1 ours f32, 2 OpenBLAS f32).
-BENCHMARK(BM_gemm_prefill)
-    ->ArgsProduct({{4864}, {896}, {0, 1, 2}})
-    ->ArgsProduct({{896}, {4864}, {0, 1, 2}})
+// Args: N, K, variant, kernel path.
+BENCHMARK(BM_gemm)
+    ->ArgsProduct({{4864}, {896}, {0, 1, 3, 4}, {0, 1, 2}})
+    ->ArgsProduct({{896}, {4864}, {0, 1, 3, 4}, {0, 1, 2}})
+    ->Args({4864, 896, 2, 0})
+    ->Args({896, 4864, 2, 0})
+    ->Args({4864, 896, 5, 0})
+    ->Args({896, 4864, 5, 0})
     ->UseRealTime();
 
 }  // namespace

@@ -273,12 +273,12 @@ GemmWeights gemm_weights_bf16_panels(const uint16_t* P, int N, int K) {
 }
 
 GemmWeights gemm_weights_q8(const int8_t* q, const float* scales, int N, int K) {
-  return {q, scales, N, K, &widen_q8, kQ8Block};
+  return {q, scales, N, K, &widen_q8, kQ8Block, nullptr, &gemm_pairs_widened};
 }
 
 GemmWeights gemm_weights_q8_panels(const uint8_t* P, int N, int K) {
   LR_CHECK(q8_panels_fit(N, K), "q8 panels: ", N, " x ", K, " is not 4 x 32 aligned");
-  return {P, nullptr, N, K, &widen_q8_panels, kQ8Block, &prefetch_q8_panels};
+  return {P, nullptr, N, K, &widen_q8_panels, kQ8Block, &prefetch_q8_panels, &gemm_pairs_widened};
 }
 
 }  // namespace lr

@@ -38,13 +38,15 @@ struct GemmWeights {
   GemmWiden widen = nullptr;
   int k_align = 1;  // slices of K start at multiples of this (the format's column block)
   GemmPrefetch prefetch = nullptr;  // optional
-  // Set where the weights are multiplied in bf16 on CPUs with AVX512-BF16 (bf16 storage;
-  // f32 where the caller asks for it); null keeps them exact in f32 FMAs.
+  // Set where the weights are multiplied in bf16 on CPUs with AVX512-BF16 (bf16 and q8
+  // storage; f32 where the caller asks for it); null keeps them exact in f32 FMAs.
   GemmPackPairs pack_pairs = nullptr;
 };
 
-// The formats of gemv.h. bf16 storage is multiplied in bf16 where the CPU has
-// AVX512-BF16 (x rounded to bf16 per tile, f32 sums), f32 and q8 always in f32.
+// The formats of gemv.h. bf16 and q8 storage are multiplied in bf16 where the CPU has
+// AVX512-BF16 (x rounded to bf16 per tile, f32 sums; a q8 weight as bf16(q * scale), which
+// adds at most 2^-9 of the weight to its quantization error of at most 2^-8 of its block's
+// largest), f32 always in f32 FMAs.
 GemmWeights gemm_weights_f32(const float* W, int N, int K);
 // f32 weights that may be rounded to bf16 (nearest even) for the bf16 kernel: training's
 // frozen weights (forward and input gradient), where the caller chose bf16 compute.

@@ -149,12 +149,14 @@ void gemm_pairs_bf16_panels(const GemmWeights& W, int n0, int n, int k0, int kc,
   zero_rows(dst, n, kc / 2);
 }
 
-void gemm_pairs_f32(const GemmWeights& W, int n0, int n, int k0, int kc, uint32_t* dst) {
-  // Each row to pairs in a row-major tile, then 8 x 8 blocks transposed in registers.
-  const float* w = static_cast<const float*>(W.w);
+namespace {
+
+// Rows [0, n) of f32 rows (ld apart) x [0, kc) -> pairs: each row to pairs in a row-major
+// tile, then 8 x 8 blocks transposed in registers.
+void pairs_from_rows(const float* rows, size_t ld, int n, int kc, uint32_t* dst) {
   const int groups = (kc + 1) / 2, g8 = groups / 8 * 8;
   alignas(64) uint32_t tile[NR * kMaxGroups];
-  for (int j = 0; j < n; ++j) f32_row_pairs(w + size_t(n0 + j) * W.K + k0, kc, tile + size_t(j) * kMaxGroups);
+  for (int j = 0; j < n; ++j) f32_row_pairs(rows + size_t(j) * ld, kc, tile + size_t(j) * kMaxGroups);
   int j0 = 0;
   for (; j0 + 8 <= n; j0 += 8)
     for (int g0 = 0; g0 < g8; g0 += 8) {
@@ -169,6 +171,18 @@ void gemm_pairs_f32(const GemmWeights& W, int n0, int n, int k0, int kc, uint32_
     for (int g = j < j0 ? g8 : 0; g < groups; ++g)
       dst[size_t(g) * NR + j] = tile[size_t(j) * kMaxGroups + g];
   zero_rows(dst, n, groups);
+}
+
+}  // namespace
+
+void gemm_pairs_f32(const GemmWeights& W, int n0, int n, int k0, int kc, uint32_t* dst) {
+  pairs_from_rows(static_cast<const float*>(W.w) + size_t(n0) * W.K + k0, size_t(W.K), n, kc, dst);
+}
+
+void gemm_pairs_widened(const GemmWeights& W, int n0, int n, int k0, int kc, uint32_t* dst) {
+  alignas(64) static thread_local float tile[NR * kGemmMaxKc];
+  W.widen(W, n0, n, k0, kc, tile, kc);
+  pairs_from_rows(tile, size_t(kc), n, kc, dst);
 }
 
 // Pairs (bf16(a[j]), bf16(b[j])) for j < n (<= 32) into d[0, n); b may be null (zero).

@@ -40,6 +40,8 @@ void gemm_pairs_bf16(const GemmWeights& W, int n0, int n, int k0, int kc, uint32
 void gemm_pairs_bf16_panels(const GemmWeights& W, int n0, int n, int k0, int kc, uint32_t* dst);
 void gemm_pairs_f32(const GemmWeights& W, int n0, int n, int k0, int kc, uint32_t* dst);
 void gemm_pairs_f32_t(const GemmWeights& W, int n0, int n, int k0, int kc, uint32_t* dst);
+// Any format through its widen, then rounded to bf16 (q8: bf16(q * scale)).
+void gemm_pairs_widened(const GemmWeights& W, int n0, int n, int k0, int kc, uint32_t* dst);
 
 // AVX2 + FMA on f32 (6 x 16), every weight format through its widen.
 const GemmKernel& gemm_kernel_avx2();
