@@ -175,8 +175,8 @@ TEST(CliServe, ToolRoundTripOnAModelThatCallsTools) {
   spec.marked_reply = "It is sunny in Paris.";
   spec.marker = "_response";  // the Qwen tokens of <tool_response>: <, tool, _response, >
   ASSERT_NO_THROW(write_scripted_model(spec));
-  const CliResult ids = run_cli("tokenize --tokenizer " + model,
-                                Json{{"text", spec.reply}}.dump() + "\n");
+  const CliResult ids =
+      run_cli("tokenize --tokenizer " + model, Json{{"text", spec.reply}}.dump() + "\n");
   ASSERT_EQ(ids.rc, 0) << ids.err;
 
   Json exp;
