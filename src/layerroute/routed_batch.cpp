@@ -33,7 +33,6 @@ int RoutedBatch::add_row() {
   if (i == rows_.size()) {
     rows_.emplace_back();
     logits_at_.emplace_back(0, 0);
-    part_of_row_.push_back(-1);
   }
   rows_[i].emplace(model().config, max_T_, opt_.gates);
   logits_at_[i] = {0, 0};
@@ -42,6 +41,7 @@ int RoutedBatch::add_row() {
 
 void RoutedBatch::remove_row(int row) {
   row_seq(row);  // checks the index
+  drop_pending(row);
   rows_[size_t(row)].reset();
   logits_at_[size_t(row)] = {0, 0};
 }
@@ -76,6 +76,8 @@ void RoutedBatch::reset_counters() {
 }
 
 void RoutedBatch::reset(int row) {
+  row_seq(row);
+  drop_pending(row);
   row_seq(row).reset();
   logits_at_[size_t(row)] = {0, 0};
 }
@@ -91,29 +93,125 @@ std::span<const float> RoutedBatch::logits(int row) const {
   return {logits_.data() + off, n};
 }
 
+void RoutedBatch::clear_logits() {
+  for (auto& at : logits_at_) at = {0, 0};
+}
+
+void RoutedBatch::check_part(int row, int n) const {
+  const RoutedSeq& s = seq(row);
+  LR_CHECK(!prefilling(row), "routed batch: row ", row, " is in a chunked prefill");
+  LR_CHECK(s.len() + n <= s.cache.max_T(), "context full: ", s.len(), " + ", n, " tokens > max ",
+           s.cache.max_T(), " (row ", row, ")");
+}
+
+void RoutedBatch::add_part(Group& g, int row, std::span<const int> ids) {
+  RoutedSeq& s = row_seq(row);
+  const int n = int(ids.size());
+  const size_t H = size_t(model().config.hidden);
+  const int off = g.N;
+  g.N += n;
+  if (g.h.size() < size_t(g.N) * H) g.h.resize(size_t(g.N) * H);
+  if (g.pos.size() < size_t(g.N)) g.pos.resize(size_t(g.N));
+  runner_.embed(ids.data(), n, g.h.data() + size_t(off) * H);
+  for (int t = 0; t < n; ++t) g.pos[size_t(off + t)] = s.len() + t;
+  if (g.decide) {
+    const size_t L = size_t(model().config.n_layers);
+    s.steps.push_back(RoutedSeq::Step{s.len(), s.len() + n, std::vector<int>(L, -1), {}});
+    s.gates.assign(L, 0);
+    s.soft.assign(L, 0.f);
+  } else {
+    s.steps.back().p1 += n;
+  }
+  g.parts.push_back(Part{row, off, n});
+}
+
 void RoutedBatch::prefill(std::span<const std::span<const int>> ids, bool all_positions) {
   LR_CHECK(ids.size() == rows_.size(), "routed batch: ", ids.size(), " inputs for ", rows_.size(),
            " rows");
-  parts_.clear();
   for (size_t r = 0; r < ids.size(); ++r)
-    if (!ids[r].empty()) {
-      row_seq(int(r));
-      parts_.push_back(Part{int(r), ids[r], 0});
-    }
-  forward(/*decide=*/true, all_positions);
+    if (!ids[r].empty()) check_part(int(r), int(ids[r].size()));
+  once_.parts.clear();
+  once_.N = 0;
+  once_.next = 0;
+  once_.decide = true;
+  for (size_t r = 0; r < ids.size(); ++r)
+    if (!ids[r].empty()) add_part(once_, int(r), ids[r]);
+  run_all(once_, all_positions);
 }
 
 void RoutedBatch::decode(std::span<const int> rows, std::span<const int> ids) {
   LR_CHECK(rows.size() == ids.size(), "decode: ", ids.size(), " tokens for ", rows.size(), " rows");
-  parts_.clear();
   for (size_t i = 0; i < rows.size(); ++i) {
     const RoutedSeq& s = row_seq(rows[i]);
     LR_CHECK(!s.steps.empty(), "decode before any prefill (row ", rows[i], ")");
+    check_part(rows[i], 1);
     for (size_t j = 0; j < i; ++j)
       LR_CHECK(rows[j] != rows[i], "decode: row ", rows[i], " listed twice");
-    parts_.push_back(Part{rows[i], ids.subspan(i, 1), 0});
   }
-  forward(/*decide=*/false, /*all_positions=*/false);
+  once_.parts.clear();
+  once_.N = 0;
+  once_.next = 0;
+  once_.decide = false;
+  for (size_t i = 0; i < rows.size(); ++i) add_part(once_, rows[i], ids.subspan(i, 1));
+  run_all(once_, /*all_positions=*/false);
+}
+
+void RoutedBatch::begin_prefill(std::span<const std::span<const int>> ids) {
+  LR_CHECK(ids.size() == rows_.size(), "routed batch: ", ids.size(), " inputs for ", rows_.size(),
+           " rows");
+  for (size_t r = 0; r < ids.size(); ++r)
+    if (!ids[r].empty()) check_part(int(r), int(ids[r].size()));
+  Group g;
+  for (size_t r = 0; r < ids.size(); ++r)
+    if (!ids[r].empty()) add_part(g, int(r), ids[r]);
+  if (g.N > 0) pending_.push_back(std::move(g));
+}
+
+std::span<const int> RoutedBatch::advance_prefill(int64_t budget) {
+  LR_CHECK(budget > 0, "advance_prefill: budget ", budget, " must be positive");
+  clear_logits();
+  completed_.clear();
+  const int L = model().config.n_layers;
+  const size_t V = size_t(model().config.vocab);
+  int64_t used = 0;
+  size_t base = 0;  // logits_ offset of the next completed group
+  while (!pending_.empty() && used < budget) {
+    Group& g = pending_.front();
+    while (g.next < L && used < budget) used += run_layer(g, g.next++);
+    if (g.next < L) break;
+    finish(g, /*all_positions=*/false, base);
+    base += g.parts.size() * V;
+    for (const Part& p : g.parts) completed_.push_back(p.row);
+    pending_.erase(pending_.begin());
+  }
+  return completed_;
+}
+
+bool RoutedBatch::prefilling(int row) const {
+  for (const Group& g : pending_)
+    for (const Part& p : g.parts)
+      if (p.row == row) return true;
+  return false;
+}
+
+void RoutedBatch::drop_pending(int row) {
+  const size_t H = size_t(model().config.hidden);
+  for (auto g = pending_.begin(); g != pending_.end(); ++g) {
+    auto p =
+        std::find_if(g->parts.begin(), g->parts.end(), [&](const Part& x) { return x.row == row; });
+    if (p == g->parts.end()) continue;
+    // Close the gap so the group's rows stay contiguous.
+    const int off = p->off, n = p->n;
+    std::memmove(g->h.data() + size_t(off) * H, g->h.data() + size_t(off + n) * H,
+                 sizeof(float) * H * size_t(g->N - off - n));
+    std::memmove(g->pos.data() + off, g->pos.data() + off + n,
+                 sizeof(int) * size_t(g->N - off - n));
+    g->N -= n;
+    p = g->parts.erase(p);
+    for (; p != g->parts.end(); ++p) p->off -= n;
+    if (g->parts.empty()) pending_.erase(g);
+    return;
+  }
 }
 
 void RoutedBatch::decode(std::span<const int> ids) {
@@ -209,124 +307,104 @@ void RoutedBatch::backfill(int l, const std::vector<int>& open) {
   counters_.backfill_rows[size_t(l)] += int64_t(M);
 }
 
-void RoutedBatch::forward(bool decide, bool all_positions) {
-  const ModelConfig& c = model().config;
-  const int L = c.n_layers, V = c.vocab;
-  const size_t H = size_t(c.hidden);
-  std::fill(part_of_row_.begin(), part_of_row_.end(), -1);
-  int N = 0;
-  for (size_t i = 0; i < parts_.size(); ++i) {
-    Part& p = parts_[i];
-    const RoutedSeq& s = *rows_[size_t(p.row)];
-    LR_CHECK(s.len() + int(p.ids.size()) <= s.cache.max_T(), "context full: ", s.len(), " + ",
-             p.ids.size(), " tokens > max ", s.cache.max_T(), " (row ", p.row, ")");
-    p.off = N;
-    N += int(p.ids.size());
-    part_of_row_[size_t(p.row)] = int(i);
-  }
-  for (size_t r = 0; r < rows_.size(); ++r)
-    if (part_of_row_[r] < 0 && rows_[r]) logits_at_[r] = {0, 0};
-  if (N == 0) return;
-  if (h_.size() < size_t(N) * H) h_.resize(size_t(N) * H);
-  if (gather_.size() < size_t(N) * H) gather_.resize(size_t(N) * H);
-  if (pos_.size() < size_t(N)) pos_.resize(size_t(N));
-  for (const Part& p : parts_) {
+void RoutedBatch::run_all(Group& g, bool all_positions) {
+  clear_logits();
+  if (g.N == 0) return;
+  for (int l = 0; l < model().config.n_layers; ++l) run_layer(g, l);
+  finish(g, all_positions, 0);
+}
+
+int64_t RoutedBatch::run_layer(Group& g, int l) {
+  const size_t H = size_t(model().config.hidden);
+  const int64_t before = counters_.block_rows[size_t(l)] + counters_.backfill_rows[size_t(l)];
+  std::vector<int>& open = open_;  // indices into g.parts
+  open.clear();
+  open_rows_.clear();
+  for (size_t i = 0; i < g.parts.size(); ++i) {
+    const Part& p = g.parts[i];
     RoutedSeq& s = *rows_[size_t(p.row)];
-    const int n = int(p.ids.size());
-    runner_.embed(p.ids.data(), n, h_.data() + size_t(p.off) * H);
-    for (int t = 0; t < n; ++t) pos_[size_t(p.off + t)] = s.len() + t;
-    if (decide) {
-      s.steps.push_back(RoutedSeq::Step{s.len(), s.len() + n, std::vector<int>(size_t(L), -1), {}});
-      s.gates.assign(size_t(L), 0);
-      s.soft.assign(size_t(L), 0.f);
-    } else {
-      s.steps.back().p1 += n;
+    const float* h = g.h.data() + size_t(p.off) * H;
+    double* sum = s.sums.data() + size_t(l) * H;
+    for (int t = 0; t < p.n; ++t)
+      for (size_t k = 0; k < H; ++k) sum[k] += h[size_t(t) * H + k];
+    if (g.decide) decide_gate(s, l, h, p.n);
+    if (s.gates[size_t(l)]) {
+      open.push_back(int(i));
+      open_rows_.push_back(p.row);
+      continue;
     }
-  }
-
-  std::vector<int>& open = open_;
-  for (int l = 0; l < L; ++l) {
-    open.clear();
-    for (const Part& p : parts_) {
-      RoutedSeq& s = *rows_[size_t(p.row)];
-      const int n = int(p.ids.size());
-      const float* h = h_.data() + size_t(p.off) * H;
-      double* sum = s.sums.data() + size_t(l) * H;
-      for (int t = 0; t < n; ++t)
-        for (size_t i = 0; i < H; ++i) sum[i] += h[size_t(t) * H + i];
-      if (decide) decide_gate(s, l, h, n);
-      if (s.gates[size_t(l)]) {
-        open.push_back(p.row);
-        continue;
-      }
-      // Skipped: identity. Keep the state entering the run of skipped blocks for backfill.
-      RoutedSeq::Step& st = s.steps.back();
-      const bool run_start = l == 0 || s.gates[size_t(l - 1)];
-      if (decide) {
-        if (run_start) {
-          st.run_of_block[size_t(l)] = int(st.run_states.size());
-          st.run_states.emplace_back();
-        } else {
-          st.run_of_block[size_t(l)] = st.run_of_block[size_t(l - 1)];
-        }
-      }
+    // Skipped: identity. Keep the state entering the run of skipped blocks for backfill.
+    RoutedSeq::Step& st = s.steps.back();
+    const bool run_start = l == 0 || s.gates[size_t(l - 1)];
+    if (g.decide) {
       if (run_start) {
-        auto& v = st.run_states[size_t(st.run_of_block[size_t(l)])];
-        v.insert(v.end(), h, h + size_t(n) * H);
+        st.run_of_block[size_t(l)] = int(st.run_states.size());
+        st.run_states.emplace_back();
+      } else {
+        st.run_of_block[size_t(l)] = st.run_of_block[size_t(l - 1)];
       }
     }
-    if (open.empty()) continue;
-    backfill(l, open);
-    // Gather the open rows (unless all are open: then they already lie contiguous).
-    const bool all_open = open.size() == parts_.size();
-    float* buf = all_open ? h_.data() : gather_.data();
-    pieces_.clear();
-    int g = 0;
-    for (int ri : open) {
-      const Part& p = parts_[size_t(part_of_row_[size_t(ri)])];
-      const int n = int(p.ids.size());
-      pieces_.push_back(Piece{ri, all_open ? p.off : g, n, pos_.data() + p.off});
-      if (!all_open)
-        std::memcpy(gather_.data() + size_t(g) * H, h_.data() + size_t(p.off) * H,
-                    sizeof(float) * H * size_t(n));
-      g += n;
-    }
-    in_chunks(buf, pieces_,
-              [&](float* h, std::span<const KVSegment> sg) { runner_.run_block(l, h, sg); });
-    for (const Piece& pc : pieces_) {
-      const Part& p = parts_[size_t(part_of_row_[size_t(pc.row)])];
-      RoutedSeq& s = *rows_[size_t(pc.row)];
-      if (!all_open)
-        std::memcpy(h_.data() + size_t(p.off) * H, gather_.data() + size_t(pc.buf_off) * H,
-                    sizeof(float) * H * size_t(pc.T));
-      s.filled[size_t(l)] = s.len() + pc.T;
-      counters_.block_rows[size_t(l)] += pc.T;
+    if (run_start) {
+      auto& v = st.run_states[size_t(st.run_of_block[size_t(l)])];
+      v.insert(v.end(), h, h + size_t(p.n) * H);
     }
   }
+  if (open.empty()) return 0;
+  backfill(l, open_rows_);
+  // Gather the open rows (unless all are open: then they already lie contiguous).
+  const bool all_open = open.size() == g.parts.size();
+  if (!all_open && gather_.size() < size_t(g.N) * H) gather_.resize(size_t(g.N) * H);
+  float* buf = all_open ? g.h.data() : gather_.data();
+  pieces_.clear();
+  int at = 0;
+  for (int i : open) {
+    const Part& p = g.parts[size_t(i)];
+    pieces_.push_back(Piece{p.row, all_open ? p.off : at, p.n, g.pos.data() + p.off});
+    if (!all_open)
+      std::memcpy(gather_.data() + size_t(at) * H, g.h.data() + size_t(p.off) * H,
+                  sizeof(float) * H * size_t(p.n));
+    at += p.n;
+  }
+  in_chunks(buf, pieces_,
+            [&](float* h, std::span<const KVSegment> sg) { runner_.run_block(l, h, sg); });
+  for (size_t k = 0; k < open.size(); ++k) {
+    const Part& p = g.parts[size_t(open[k])];
+    RoutedSeq& s = *rows_[size_t(p.row)];
+    if (!all_open)
+      std::memcpy(g.h.data() + size_t(p.off) * H, gather_.data() + size_t(pieces_[k].buf_off) * H,
+                  sizeof(float) * H * size_t(p.n));
+    s.filled[size_t(l)] = s.len() + p.n;
+    counters_.block_rows[size_t(l)] += p.n;
+  }
+  return counters_.block_rows[size_t(l)] + counters_.backfill_rows[size_t(l)] - before;
+}
 
+void RoutedBatch::finish(Group& g, bool all_positions, size_t base) {
+  const ModelConfig& c = model().config;
+  const size_t H = size_t(c.hidden), V = size_t(c.vocab);
   // Logits: every new row, or only each row's last one (the LM head is the biggest matrix).
   const int C = runner_.max_chunk();
-  const float* src = h_.data();
-  int M = N;
+  const float* src = g.h.data();
+  int M = g.N;
   if (!all_positions) {
-    M = int(parts_.size());
+    M = int(g.parts.size());
     if (last_.size() < size_t(M) * H) last_.resize(size_t(M) * H);
     for (int i = 0; i < M; ++i) {
-      const Part& p = parts_[size_t(i)];
-      std::memcpy(last_.data() + size_t(i) * H,
-                  h_.data() + size_t(p.off + int(p.ids.size()) - 1) * H, sizeof(float) * H);
+      const Part& p = g.parts[size_t(i)];
+      std::memcpy(last_.data() + size_t(i) * H, g.h.data() + size_t(p.off + p.n - 1) * H,
+                  sizeof(float) * H);
     }
     src = last_.data();
   }
-  if (logits_.size() < size_t(M) * V) logits_.resize(size_t(M) * V);
+  if (logits_.size() < base + size_t(M) * V) logits_.resize(base + size_t(M) * V);
+  float* out = logits_.data() + base;
   for (int o = 0; o < M; o += C)
-    runner_.final_logits(src + size_t(o) * H, std::min(C, M - o), logits_.data() + size_t(o) * V);
-  for (size_t i = 0; i < parts_.size(); ++i) {
-    const Part& p = parts_[i];
-    const size_t n = p.ids.size();
-    logits_at_[size_t(p.row)] = all_positions ? std::pair{size_t(p.off) * V, n * size_t(V)}
-                                              : std::pair{i * size_t(V), size_t(V)};
-    rows_[size_t(p.row)]->cache.len += int(n);
+    runner_.final_logits(src + size_t(o) * H, std::min(C, M - o), out + size_t(o) * V);
+  for (size_t i = 0; i < g.parts.size(); ++i) {
+    const Part& p = g.parts[i];
+    logits_at_[size_t(p.row)] = all_positions ? std::pair{base + size_t(p.off) * V, size_t(p.n) * V}
+                                              : std::pair{base + i * V, V};
+    rows_[size_t(p.row)]->cache.len += p.n;
   }
 }
 

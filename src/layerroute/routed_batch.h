@@ -10,6 +10,13 @@
 // Rows are slots with stable indices, as a server needs: a row can be added, reset or
 // removed between any two calls while the others keep their state, every call takes any
 // subset of rows, and a row's cache stays until it is reset, so a later step extends it.
+//
+// Chunked prefill: a step may also run across several calls (begin_prefill, then
+// advance_prefill with a budget), so that other rows decode in between. The step runs block
+// by block over all its new tokens, exactly as a one-call prefill does: block l's gate needs
+// the pool of the state entering l at every new token, which exists only once blocks < l
+// have run on all of them. So a call advances a pending step by whole blocks, never by
+// tokens, and the result (gates, K/V, logits) is the same as a one-call prefill.
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -70,6 +77,18 @@ class RoutedBatch {
   // One token for every row (ids.size() == batch()).
   void decode(std::span<const int> ids);
 
+  // Chunked prefill. begin_prefill starts one step for every row with non-empty ids[row],
+  // as prefill does, and computes nothing yet; the rows are "prefilling" until the step
+  // completes and take part in no other call meanwhile (reset or remove_row drops them).
+  // advance_prefill runs pending steps, oldest first, block by block, until about `budget`
+  // token rows of blocks have run (open blocks' rows and their backfill; a closed block
+  // costs nothing); at least one block runs per call. Returns the rows whose step completed
+  // in this call: their logits (last position) are ready, as after prefill.
+  void begin_prefill(std::span<const std::span<const int>> ids);
+  std::span<const int> advance_prefill(int64_t budget);
+  bool prefilling(int row) const;
+  bool prefill_pending() const { return !pending_.empty(); }
+
   // Logits of the row from the last call it took part in: [V] or [n, V].
   std::span<const float> logits(int row) const;
   const RoutedSeq& seq(int row) const;
@@ -82,11 +101,19 @@ class RoutedBatch {
   void reset_counters();
 
  private:
-  // A row's part in the current call: rows [off, off + n) of the stacked hidden state.
+  // A row's part in a group: rows [off, off + n) of the group's stacked hidden state.
   struct Part {
-    int row = 0;
-    std::span<const int> ids;
-    int off = 0;
+    int row = 0, off = 0, n = 0;
+  };
+  // Rows that run through the blocks together: one call's decode or prefill, or a pending
+  // chunked prefill, which keeps its state between calls.
+  struct Group {
+    std::vector<Part> parts;
+    std::vector<float> h;  // [N, H]: the state entering block `next`
+    std::vector<int> pos;  // [N]
+    int N = 0;
+    int next = 0;  // first block not yet run
+    bool decide = true;
   };
   // One stretch of stacked rows that belongs to one sequence.
   struct Piece {
@@ -95,7 +122,17 @@ class RoutedBatch {
   };
 
   RoutedSeq& row_seq(int row);
-  void forward(bool decide, bool all_positions);  // over parts_
+  void clear_logits();
+  void check_part(int row, int n) const;  // before anything changes
+  // Appends the row's new tokens to g: embedded, positioned, and a new step when deciding.
+  void add_part(Group& g, int row, std::span<const int> ids);
+  // Block l over the group; returns the token rows it computed (block + backfill).
+  int64_t run_layer(Group& g, int l);
+  // Logits (every new position, or each part's last) at offset `base` of logits_; the rows'
+  // caches take the new positions.
+  void finish(Group& g, bool all_positions, size_t base);
+  void run_all(Group& g, bool all_positions);  // every block, then finish
+  void drop_pending(int row);
   void decide_gate(RoutedSeq& s, int l, const float* h, int n);
   void backfill(int l, const std::vector<int>& open);
   // Runs fn(hidden, segments) over pieces packed into calls of at most max_chunk rows.
@@ -109,11 +146,12 @@ class RoutedBatch {
   std::vector<std::optional<RoutedSeq>> rows_;
   std::vector<std::pair<size_t, size_t>> logits_at_;  // [batch]: offset, size into logits_
   RouteCounters counters_;
+  std::vector<Group> pending_;  // chunked prefills, oldest first
+  std::vector<int> completed_;  // rows whose chunked step completed in the last call
   // Scratch reused across calls (grows only).
-  std::vector<Part> parts_;
-  std::vector<int> part_of_row_;  // [batch]: index into parts_, -1 when sitting out
-  std::vector<float> h_, gather_, bf_, logits_, last_;
-  std::vector<int> pos_, bf_pos_, open_, all_rows_;
+  Group once_;  // the group of a one-call prefill or decode
+  std::vector<float> gather_, bf_, logits_, last_;
+  std::vector<int> bf_pos_, open_, open_rows_, all_rows_;
   std::vector<Piece> pieces_;
   std::vector<KVSegment> segs_;
   std::vector<double> pool_sum_;  // [H]: pooling over the new tokens only

@@ -129,13 +129,18 @@ std::vector<Json> Generation::poll(std::chrono::milliseconds timeout) {
   return chunks;
 }
 
-Json Generation::wait_response() {
+std::optional<Json> Generation::wait_response(const std::function<bool()>& client_gone) {
   std::vector<Json> deltas;
   while (!done_) {
     std::vector<int> ids;
-    const bool job_done = job_->wait(ids, std::chrono::milliseconds(500));
+    const bool job_done = job_->wait(ids, std::chrono::milliseconds(100));
     feed(ids, deltas);
-    if (job_done || reply_->stopped()) close(deltas);
+    if (job_done || reply_->stopped()) {
+      close(deltas);
+    } else if (client_gone()) {
+      job_->cancel();  // the engine drops it and frees the slot at its next iteration
+      return std::nullopt;
+    }
   }
   if (auto f = failure()) throw *f;
   if (r_.chat)
@@ -164,8 +169,8 @@ std::string Generation::log_line(int status, double ms) const {
     << (status == 499 ? "disconnected"
         : failure()   ? job_->finish_reason()
                       : finish_reason())
-    << " queue " << int(s.queue_ms) << " ms prefill " << int(s.prefill_ms) << " ms total "
-    << int(ms) << " ms";
+    << " queue " << int(s.queue_ms) << " ms prefill " << int(s.prefill_ms) << " ms in "
+    << s.prefill_chunks << " chunks total " << int(ms) << " ms";
   return o.str();
 }
 

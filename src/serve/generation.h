@@ -3,6 +3,7 @@
 // prompt, submits a Job, turns its tokens into text (stop strings, tool calls) and builds
 // the stream chunks or the whole response, with usage and the "layerroute" routing object.
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -30,8 +31,10 @@ class Generation {
   std::vector<Json> poll(std::chrono::milliseconds timeout);
   bool done() const { return done_; }
   // Non-streaming: waits for the end and returns the whole response. Throws ApiError 503
-  // when the server cancelled the request (shutdown), 500 on an engine error.
-  Json wait_response();
+  // when the server cancelled the request (shutdown), 500 on an engine error. Asks
+  // client_gone() every 100 ms: once it says yes, the job is cancelled (its slot freed)
+  // and the answer is nullopt.
+  std::optional<Json> wait_response(const std::function<bool()>& client_gone);
   // The request was ended by the server (shutdown) or failed: the stream's last event.
   std::optional<ApiError> failure() const;
 

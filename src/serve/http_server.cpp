@@ -11,6 +11,7 @@
 #include "core/timer.h"
 #include "serve/api_error.h"
 #include "serve/generation.h"
+#include "serve/peer_socket.h"
 
 namespace lr::serve {
 
@@ -167,8 +168,15 @@ struct HttpServer::Impl {
     }
     ++in_flight;
     if (!gen->request().stream) {
+      const PeerSocket peer(req.local_addr, req.local_port, req.remote_addr, req.remote_port);
       try {
-        send_json(res, 200, gen->wait_response());
+        if (auto body = gen->wait_response([&] { return peer.closed(); })) {
+          send_json(res, 200, *body);
+        } else {
+          // 499: the client closed the connection (nginx's code); nobody reads this.
+          send_error(res, ApiError(499, "invalid_request_error", "", "client_closed_request",
+                                   "the client closed the connection"));
+        }
       } catch (const ApiError& e) {
         send_error(res, e);
       }

@@ -31,6 +31,8 @@ class Job {
     int prefill_tokens = 0;  // prompt tokens this request computed
     int blocks_run = 0;
     std::vector<unsigned char> gates;
+    int prefill_chunks = 0;  // engine iterations from admission to the first token
+    // queue: submitted to admitted; prefill: admitted to the first token; decode: after.
     double queue_ms = 0, prefill_ms = 0, decode_ms = 0;
   };
 

@@ -86,6 +86,12 @@ int Scheduler::pick_slot(const std::vector<int>& ids) const {
 
 void Scheduler::end(int s, const std::string& reason) {
   Slot& sl = slots_[size_t(s)];
+  if (sl.prefilling) {
+    // A step cut off before its end leaves nothing worth keeping.
+    batch_.reset(s);
+    sl.tokens.clear();
+    sl.prefilling = false;
+  }
   sl.stats.decode_ms = ms_since(sl.t_first);
   sl.job->set_stats(sl.stats);
   sl.job->finish(reason);
@@ -108,9 +114,7 @@ void Scheduler::take_token(int s, int id) {
 }
 
 void Scheduler::loop() {
-  const int V = model_.config.vocab, L = model_.config.n_layers;
-  std::vector<std::span<const int>> spans(slots_.size());
-  std::vector<int> rows, toks, admitted;
+  std::vector<int> admitted;
   for (;;) {
     admitted.clear();
     bool cancel_everything = false;
@@ -149,85 +153,10 @@ void Scheduler::loop() {
       std::lock_guard lk(mu_);
       if (stop_) break;
     }
-
-    // Admission: one prefill call; each admitted row is one step over its new tokens.
-    std::fill(spans.begin(), spans.end(), std::span<const int>());
     std::erase_if(admitted, [&](int s) { return !slots_[size_t(s)].job; });
-    for (int s : admitted) {
-      Slot& sl = slots_[size_t(s)];
-      const Job& j = *sl.job;
-      const bool extends = sl.tokens.size() < j.ids.size() &&
-                           std::equal(sl.tokens.begin(), sl.tokens.end(), j.ids.begin());
-      if (!extends) {
-        batch_.reset(s);
-        sl.tokens.clear();
-      }
-      batch_.set_gates(s, j.gates ? *j.gates : route_.gates);
-      sl.stats = Job::Stats();
-      sl.stats.slot = s;
-      sl.stats.cached_tokens = int(sl.tokens.size());
-      sl.stats.prefill_tokens = int(j.ids.size() - sl.tokens.size());
-      sl.stats.queue_ms = ms_since(j.submitted);
-      spans[size_t(s)] = std::span<const int>(j.ids).subspan(sl.tokens.size());
-      sl.tokens = j.ids;
-      sl.sampler.emplace(j.sampler);
-      sl.generated = 0;
-      sl.pending = -1;
-    }
-    if (!admitted.empty()) {
-      Timer t;
-      try {
-        batch_.prefill(spans);
-      } catch (const std::exception& e) {
-        for (int s : admitted) {
-          slots_[size_t(s)].tokens.clear();
-          batch_.reset(s);
-          end(s, std::string("error: ") + e.what());
-        }
-        admitted.clear();
-      }
-      const double prefill_ms = t.seconds() * 1e3;
-      std::lock_guard lk(mu_);
-      for (int s : admitted) {
-        Slot& sl = slots_[size_t(s)];
-        sl.stats.prefill_ms = prefill_ms;
-        sl.stats.gates = batch_.gates(s);
-        sl.stats.blocks_run = batch_.blocks_run(s);
-        ++stats_.steps;
-        for (int l = 0; l < L; ++l) stats_.block_open[size_t(l)] += sl.stats.gates[size_t(l)];
-      }
-    }
-    for (int s : admitted) {
-      Slot& sl = slots_[size_t(s)];
-      sl.job->set_stats(sl.stats);
-      sl.t_first = std::chrono::steady_clock::now();
-      take_token(s, sl.sampler->sample(batch_.logits(s).data(), V));
-    }
-
-    // One decode iteration over every row with a token to feed.
-    rows.clear();
-    toks.clear();
-    for (int s = 0; s < int(slots_.size()); ++s)
-      if (slots_[size_t(s)].job && slots_[size_t(s)].pending >= 0) {
-        rows.push_back(s);
-        toks.push_back(slots_[size_t(s)].pending);
-      }
-    if (!rows.empty()) {
-      Timer t;
-      batch_.decode(rows, toks);
-      const double dt = t.seconds();
-      {
-        std::lock_guard lk(mu_);
-        stats_.decode_tokens += int64_t(rows.size());
-        stats_.decode_s += dt;
-      }
-      for (size_t i = 0; i < rows.size(); ++i) {
-        Slot& sl = slots_[size_t(rows[i])];
-        sl.tokens.push_back(sl.pending);
-        sl.pending = -1;
-        take_token(rows[i], sl.sampler->sample(batch_.logits(rows[i]).data(), V));
-      }
-    }
+    if (!admitted.empty()) admit(admitted);
+    if (batch_.prefill_pending()) prefill_some();
+    decode_all();
     std::lock_guard lk(mu_);
     stats_.queued = int(queue_.size());
     stats_.active = 0;
@@ -239,6 +168,100 @@ void Scheduler::loop() {
   queue_.clear();
   for (int s = 0; s < int(slots_.size()); ++s)
     if (slots_[size_t(s)].job) end(s, "cancelled");
+}
+
+// The admitted rows start one step together: each over its prompt's tokens beyond what
+// the slot already caches (all of them when it does not extend the cache).
+void Scheduler::admit(const std::vector<int>& admitted) {
+  std::vector<std::span<const int>> spans(slots_.size());
+  for (int s : admitted) {
+    Slot& sl = slots_[size_t(s)];
+    const Job& j = *sl.job;
+    const bool extends = sl.tokens.size() < j.ids.size() &&
+                         std::equal(sl.tokens.begin(), sl.tokens.end(), j.ids.begin());
+    if (!extends) {
+      batch_.reset(s);
+      sl.tokens.clear();
+    }
+    batch_.set_gates(s, j.gates ? *j.gates : route_.gates);
+    sl.stats = Job::Stats();
+    sl.stats.slot = s;
+    sl.stats.cached_tokens = int(sl.tokens.size());
+    sl.stats.prefill_tokens = int(j.ids.size() - sl.tokens.size());
+    sl.stats.queue_ms = ms_since(j.submitted);
+    spans[size_t(s)] = std::span<const int>(j.ids).subspan(sl.tokens.size());
+    sl.tokens = j.ids;
+    sl.sampler.emplace(j.sampler);
+    sl.generated = 0;
+    sl.pending = -1;
+    sl.prefilling = true;
+    sl.t_admit = std::chrono::steady_clock::now();
+  }
+  try {
+    batch_.begin_prefill(spans);
+  } catch (const std::exception& e) {
+    for (int s : admitted) end(s, std::string("error: ") + e.what());
+  }
+}
+
+// One chunk of prefill work; each step that completes samples its first token.
+void Scheduler::prefill_some() {
+  const int V = model_.config.vocab, L = model_.config.n_layers;
+  std::vector<int> done;
+  try {
+    const auto d = batch_.advance_prefill(int64_t(opt_.prefill_chunk) * L);
+    done.assign(d.begin(), d.end());
+  } catch (const std::exception& e) {
+    for (int s = 0; s < int(slots_.size()); ++s)
+      if (slots_[size_t(s)].prefilling) end(s, std::string("error: ") + e.what());
+    return;
+  }
+  for (Slot& sl : slots_)
+    if (sl.prefilling) ++sl.stats.prefill_chunks;
+  {
+    std::lock_guard lk(mu_);
+    for (int s : done) {
+      Slot& sl = slots_[size_t(s)];
+      sl.prefilling = false;
+      sl.stats.prefill_ms = ms_since(sl.t_admit);
+      sl.stats.gates = batch_.gates(s);
+      sl.stats.blocks_run = batch_.blocks_run(s);
+      ++stats_.steps;
+      for (int l = 0; l < L; ++l) stats_.block_open[size_t(l)] += sl.stats.gates[size_t(l)];
+    }
+  }
+  for (int s : done) {
+    Slot& sl = slots_[size_t(s)];
+    sl.job->set_stats(sl.stats);
+    sl.t_first = std::chrono::steady_clock::now();
+    take_token(s, sl.sampler->sample(batch_.logits(s).data(), V));
+  }
+}
+
+// One decode iteration over every row with a token to feed.
+void Scheduler::decode_all() {
+  const int V = model_.config.vocab;
+  std::vector<int> rows, toks;
+  for (int s = 0; s < int(slots_.size()); ++s)
+    if (slots_[size_t(s)].job && slots_[size_t(s)].pending >= 0) {
+      rows.push_back(s);
+      toks.push_back(slots_[size_t(s)].pending);
+    }
+  if (rows.empty()) return;
+  Timer t;
+  batch_.decode(rows, toks);
+  const double dt = t.seconds();
+  {
+    std::lock_guard lk(mu_);
+    stats_.decode_tokens += int64_t(rows.size());
+    stats_.decode_s += dt;
+  }
+  for (size_t i = 0; i < rows.size(); ++i) {
+    Slot& sl = slots_[size_t(rows[i])];
+    sl.tokens.push_back(sl.pending);
+    sl.pending = -1;
+    take_token(rows[i], sl.sampler->sample(batch_.logits(rows[i]).data(), V));
+  }
 }
 
 }  // namespace lr::serve

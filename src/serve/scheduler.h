@@ -1,9 +1,12 @@
 #pragma once
 // Continuous batching over the rows of one RoutedBatch (DESIGN §3 "Serving"). Each row is
 // a slot that keeps its conversation's KV cache. One engine thread owns the batch; HTTP
-// threads hand it Jobs through a bounded queue. Between decode iterations the engine
-// drops cancelled jobs, admits waiting ones (one prefill call for all admitted rows, each
-// row its own step and gates), then decodes one token for every active row in one call.
+// threads hand it Jobs through a bounded queue. Each iteration the engine drops cancelled
+// jobs, admits waiting ones (the admitted rows start one step together, each row its own
+// gates), runs about `prefill_chunk` tokens' worth of blocks of the steps being prefilled
+// (a chunked prefill: RoutedBatch::advance_prefill), then decodes one token for every row
+// past its prefill in one call. A long prompt thus takes several iterations while the
+// running streams keep getting a token per iteration.
 //
 // Slot choice for a request with prompt ids P: among free slots whose cached tokens are a
 // proper prefix of P, the one with the longest cache (only P's new tokens are prefilled,
@@ -28,6 +31,9 @@ struct EngineOptions {
   int parallel = 1;  // slots = rows of the batch
   int ctx = 4096;    // tokens per slot (prompt + reply)
   int queue = 64;    // waiting jobs beyond which submit refuses
+  // Prefill work per iteration: blocks over about this many tokens (prefill_chunk x blocks
+  // token rows of blocks, at least one block).
+  int prefill_chunk = 256;
   std::vector<int> stop_ids;
 };
 
@@ -63,14 +69,18 @@ class Scheduler {
     std::vector<int> tokens;  // what the row's KV cache holds
     std::shared_ptr<Job> job;
     std::optional<Sampler> sampler;
-    int pending = -1;  // sampled, not yet fed
+    int pending = -1;         // sampled, not yet fed
+    bool prefilling = false;  // its step is being prefilled (no token yet)
     int generated = 0;
     uint64_t last_used = 0;
     Job::Stats stats;
-    std::chrono::steady_clock::time_point t_first;
+    std::chrono::steady_clock::time_point t_admit, t_first;
   };
 
   void loop();
+  void admit(const std::vector<int>& admitted);
+  void prefill_some();
+  void decode_all();
   int pick_slot(const std::vector<int>& ids) const;
   void take_token(int s, int id);
   void end(int s, const std::string& reason);

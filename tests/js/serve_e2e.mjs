@@ -4,6 +4,7 @@
 // failed check exits 1 with a message.
 //   node serve_e2e.mjs main      LR_BASE LR_KEY LR_EXPECT LR_SERVER_PID
 //   node serve_e2e.mjs overload  LR_BASE
+//   node serve_e2e.mjs tools     LR_BASE LR_EXPECT   (a model that writes tool calls)
 import fs from 'node:fs';
 import OpenAI from 'openai';
 
@@ -243,6 +244,25 @@ async function main() {
     }
   }));
 
+  // Chunked prefill: a long prompt (prefilled over several engine iterations) while a
+  // short stream runs; both equal `layerroute generate`.
+  const shortStream = await client.completions.create(
+      { model: exp.model, prompt: exp.prompt, max_tokens: exp.n, temperature: 0, stream: true });
+  let shortText = '', longReq = null;
+  for await (const c of shortStream) {
+    for (const ch of c.choices) shortText += ch.text;
+    if (!longReq)
+      longReq = client.completions.create(
+          { model: exp.model, prompt: exp.long_prompt, max_tokens: exp.n, temperature: 0 });
+  }
+  const longRes = await longReq;
+  check(shortText === exp.generate_prompt, 'short stream beside a long prefill equals generate',
+        { got: shortText, want: exp.generate_prompt });
+  check(longRes.choices[0].text === exp.generate_long, 'long prompt equals generate',
+        { got: longRes.choices[0].text, want: exp.generate_long });
+  check(longRes.usage.prompt_tokens === exp.long_prompt_tokens, 'long prompt tokens',
+        longRes.usage);
+
   // A client that disconnects mid-stream frees its slot.
   const ac = new AbortController();
   let got = 0;
@@ -331,8 +351,70 @@ async function overload() {
   console.log(`serve_e2e overload: ${checks} checks passed`);
 }
 
+// A model whose greedy replies are scripted (tests/scripted_model.h): it calls get_weather
+// when the prompt holds no tool result and answers once it does. The server must turn its
+// own output into tool_calls; the client sends the result back and gets the answer.
+async function tools() {
+  const exp = JSON.parse(fs.readFileSync(process.env.LR_EXPECT, 'utf8'));
+  const tools = [{ type: 'function', function: { name: 'get_weather', description: 'Weather',
+    parameters: { type: 'object', properties: { city: { type: 'string' } } } } }];
+  const turn1 = [{ role: 'user', content: 'What is the weather in Paris?' }];
+  const r1 = await client.chat.completions.create(
+      { model: exp.model, messages: turn1, tools, temperature: 0 });
+  const m1 = r1.choices[0].message;
+  check(r1.choices[0].finish_reason === 'tool_calls', 'finish_reason tool_calls', r1.choices[0]);
+  check(m1.content === null, 'no content beside the call', m1);
+  check(Array.isArray(m1.tool_calls) && m1.tool_calls.length === 1, 'one tool call', m1);
+  const call = m1.tool_calls[0];
+  check(/^call_[0-9a-f]{24}$/.test(call.id) && call.type === 'function', 'call id and type', call);
+  check(call.function.name === exp.name, 'call name', call);
+  check(call.function.arguments === exp.arguments, 'arguments as a JSON string',
+        { got: call.function.arguments, want: exp.arguments });
+  check(r1.usage.completion_tokens === exp.call_tokens, 'the model wrote the call itself',
+        r1.usage);
+
+  // Streaming: the same call as incremental tool_calls deltas; tags never reach content.
+  const st = await client.chat.completions.create(
+      { model: exp.model, messages: turn1, tools, temperature: 0, stream: true });
+  let content = '', finish = null;
+  const calls = [];
+  for await (const c of st)
+    for (const ch of c.choices) {
+      if (ch.delta.content) content += ch.delta.content;
+      if (ch.finish_reason) finish = ch.finish_reason;
+      for (const d of ch.delta.tool_calls || []) {
+        if (!calls[d.index]) calls[d.index] = { id: '', name: '', arguments: '' };
+        if (d.id) calls[d.index].id = d.id;
+        if (d.function && d.function.name) calls[d.index].name += d.function.name;
+        if (d.function && d.function.arguments) calls[d.index].arguments += d.function.arguments;
+      }
+    }
+  check(content === '', 'no content deltas while streaming a call', content);
+  check(finish === 'tool_calls' && calls.length === 1 && calls[0].name === exp.name &&
+        calls[0].arguments === exp.arguments && calls[0].id.startsWith('call_'),
+        'streamed call', { finish, calls });
+
+  // The tool result goes back; the model answers from it.
+  const turn2 = [...turn1, { role: 'assistant', content: m1.content, tool_calls: m1.tool_calls },
+    { role: 'tool', tool_call_id: call.id, content: exp.tool_result }];
+  const r2 = await client.chat.completions.create(
+      { model: exp.model, messages: turn2, tools, temperature: 0 });
+  check(r2.choices[0].finish_reason === 'stop' && !r2.choices[0].message.tool_calls,
+        'answer, not a call', r2.choices[0]);
+  check(r2.choices[0].message.content === exp.answer, 'answer after the tool result',
+        { got: r2.choices[0].message.content, want: exp.answer });
+
+  // tool_choice none: no tools in the prompt and no parsing, so the call is plain text.
+  const r3 = await client.chat.completions.create(
+      { model: exp.model, messages: turn1, tools, tool_choice: 'none', temperature: 0 });
+  check(r3.choices[0].message.content === exp.call_text && !r3.choices[0].message.tool_calls &&
+        r3.choices[0].finish_reason === 'stop', 'tool_choice none leaves the text alone',
+        r3.choices[0]);
+  console.log(`serve_e2e tools: ${checks} checks passed`);
+}
+
 const mode = process.argv[2];
-(mode === 'overload' ? overload() : main()).catch((e) => {
+(mode === 'overload' ? overload() : mode === 'tools' ? tools() : main()).catch((e) => {
   console.error('FAIL: ' + (e && e.stack ? e.stack : e));
   process.exit(1);
 });
