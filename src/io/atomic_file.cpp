@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -23,7 +24,7 @@ bool fault_kill_picks(const std::string& path) {
   const size_t colon = spec.rfind(':');
   if (colon == std::string::npos) return false;
   if (path.find(spec.substr(0, colon)) == std::string::npos) return false;
-  static long seen = 0;  // test hook only: the count of matching files so far
+  static std::atomic<long> seen{0};  // test hook only: the count of matching files so far
   return ++seen == std::atol(spec.c_str() + colon + 1);
 }
 
