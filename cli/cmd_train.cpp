@@ -26,7 +26,9 @@ void register_train(CLI::App& app) {
   sub->add_option("--out", c.out_dir, "Output directory (must be new or empty unless --resume)")
       ->required();
   sub->add_option("--resume", c.resume_dir,
-                  "Continue from a checkpoint directory, or a run directory's checkpoint/");
+                  "Continue from a checkpoint directory, or a run directory's checkpoint/ "
+                  "(final/ when it has none); --resume OUT of a run killed before its first "
+                  "checkpoint starts it again");
   sub->add_option("--preset", preset,
                   "'reference': the reference's schedule (cosine T_max 3000 stepped per "
                   "optimizer step, no warm-up) over 750 optimizer steps (= its 3000 "

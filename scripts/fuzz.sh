@@ -17,7 +17,7 @@ shared="$(cd "$here/.." && pwd)/shared"
 bdir="${LR_FUZZ_BUILD_DIR:-$here/build-fuzz}"
 cache="${LR_FUZZ_CACHE:-$HOME/.cache/layerroute/fuzz}"
 targets=(fuzz_safetensors fuzz_npy fuzz_config fuzz_tokenizer_json fuzz_qwen_encode
-         fuzz_chat_render fuzz_dataset fuzz_adapters)
+         fuzz_chat_render fuzz_dataset fuzz_adapters fuzz_serve_request fuzz_tool_call_parser)
 
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
 
@@ -100,13 +100,55 @@ for k, (fmt, rel) in enumerate(srcs):
     for n in (1, 3):
         put("fuzz_dataset", f"d{k}_{n}", bytes([fmt]) + rows_of(p, n).encode())
 put("fuzz_dataset", "m0", bytes([4]) + "\n".join(chats[:4]).encode())
+# serve request bodies: the first byte picks the endpoint (even: chat, odd: completions)
+# and the block count a gate mask is checked against (byte >> 1, 1 + that % 48).
+tool = {"type": "function", "function": {"name": "get_weather", "description": "Weather",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}
+call = {"id": "call_1", "type": "function",
+        "function": {"name": "get_weather", "arguments": "{\"city\": \"Oslo\"}"}}
+user = {"role": "user", "content": "Weather in Oslo?"}
+bodies = [
+    (0, {"messages": [user]}),
+    (0, {"model": "m", "messages": [{"role": "system", "content": "Be brief."}, user],
+         "temperature": 0.7, "top_p": 0.9, "top_k": 20, "seed": 7, "max_tokens": 64,
+         "stop": ["\n\n", "END"], "stream": True, "stream_options": {"include_usage": True},
+         "user": "u1", "layerroute": {"gates": "mask:1011"}}),
+    (6, {"messages": [user], "tools": [tool], "tool_choice": "required"}),
+    (6, {"messages": [user], "tools": [tool],
+         "tool_choice": {"type": "function", "function": {"name": "get_weather"}}}),
+    (6, {"messages": [user, {"role": "assistant", "content": None, "tool_calls": [call]},
+                      {"role": "tool", "tool_call_id": "call_1", "content": "{\"temp\": 3}"},
+                      {"role": "assistant", "content": "It is 3 C."}],
+         "tools": [tool], "tool_choice": "auto", "response_format": {"type": "json_object"}}),
+    (0, {"messages": [{"role": "developer", "content": [{"type": "text", "text": "a"},
+                                                          {"type": "text", "text": "b"}]}, user],
+         "max_completion_tokens": 5, "layerroute": {"gates": "open"}, "logprobs": False}),
+    (1, {"prompt": "Once upon a time", "max_tokens": 16, "echo": False, "best_of": 1}),
+    (1, {"prompt": ["one prompt"], "stop": "x", "layerroute": {"gates": "router"}}),
+]
+for i, (b0, body) in enumerate(bodies):
+    put("fuzz_serve_request", f"b{i}", bytes([b0]) + json.dumps(body).encode())
+put("fuzz_serve_request", "bad", bytes([0]) + b'{"messages": [{"role": "wizard"}]')
+# Model output for the tool-call parser: the first two bytes pick a split point.
+replies = [
+    "It is sunny.",
+    '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Oslo"}}\n</tool_call>',
+    'Let me check.\n<tool_call>\n{"name": "f", "arguments": "{\\"a\\": [1, 2]}"}\n</tool_call>\n'
+    '<tool_call>\n{"name": "g", "arguments": {"s": "</tool_call> in a string"}}\n</tool_call>done',
+    '<tool_call>\n{"name": "f", "arguments": {"x": 1}}',
+    '<tool_call>\nnot json\n</tool_call> then text <tool_ca',
+    '<tool_call>\n{"name": "f", "arguments": {"q": "unbalanced}\n</tool_call>after',
+    'a < b and <tool_call> <tool_call>{"name": "h"}</tool_call>',
+]
+for i, t in enumerate(replies):
+    put("fuzz_tool_call_parser", f"r{i}", bytes([0, (7 * i + 5) % 256]) + t.encode())
 PY
 
 # ---- run ----
 max_len() {
   case "$1" in
     fuzz_tokenizer_json) echo 65536 ;;
-    fuzz_qwen_encode) echo 4096 ;;
+    fuzz_qwen_encode|fuzz_tool_call_parser) echo 4096 ;;
     *) echo 16384 ;;
   esac
 }

@@ -1,6 +1,7 @@
 // safetensors reader/writer, Checkpoint over golden model dirs, and one test per kind of
 // corrupt file (each must give a one-line lr::Error naming the file, tensor and problem).
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -312,6 +313,26 @@ TEST(AtomicFile, CommitReplacesAndLeavesNoTemp) {
   expect_error([&] { read_file(d + "/absent"); }, {d + "/absent", "cannot read"});
   expect_error([&] { read_file(d); }, {d, "cannot read"});
   expect_error([&] { write_file_atomic(d + "/no/such/dir/x", "x"); }, {d + "/no/such/dir/x"});
+}
+
+// What a killed writer leaves (NAME.tmp.PID, a file or a directory publish_dir was filling)
+// goes; a live writer's temp, and names that only look alike, stay.
+TEST(AtomicFile, StaleTempsOfDeadWritersAreRemovedLiveOnesKept) {
+  const std::string d = tmpdir("stale");
+  const pid_t dead = fork();
+  if (dead == 0) _exit(0);
+  ASSERT_GT(dead, 0);
+  ASSERT_EQ(waitpid(dead, nullptr, 0), dead);  // reaped: its pid names no process now
+  const std::string gone = ".tmp." + std::to_string(dead),
+                    live = ".tmp." + std::to_string(getpid());
+  for (const std::string& f :
+       {"a.json" + gone, "b.json" + live, std::string("c.tmp.x"), std::string("d.json")})
+    write_file_atomic(d + "/" + f, "x");
+  fs::create_directories(d + "/final" + gone + "/sub");
+  remove_stale_temps(d);
+  std::set<std::string> left;
+  for (const auto& e : fs::directory_iterator(d)) left.insert(e.path().filename().string());
+  EXPECT_EQ(left, (std::set<std::string>{"b.json" + live, "c.tmp.x", "d.json"}));
 }
 
 TEST(Json, ErrorsNameTheSource) {

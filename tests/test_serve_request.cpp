@@ -183,6 +183,32 @@ TEST(ServeRequest, Completions) {
   }
 }
 
+// Strangers' bodies nested 100,000 deep: a 400, never a value deep enough that copying
+// it (tool-call arguments are copied into the request) overflows the stack.
+TEST(ServeRequest, DeeplyNestedBodyIs400) {
+  const size_t n = 100000;
+  const std::string deep = std::string(n, '[') + std::string(n, ']');
+  std::string args;
+  for (size_t i = 0; i < n; ++i) args += "{\"a\":";
+  args += "1" + std::string(n, '}');
+  const std::string head =
+      R"({"messages": [{"role": "assistant", "content": null, "tool_calls": [{"id": "a", )"
+      R"("type": "function", "function": {"name": "f", "arguments": )";
+  const std::string tail = "}}]}]}";
+  for (const std::string& b :
+       {R"({"messages": )" + deep + "}", head + args + tail, head + Json(args).dump() + tail}) {
+    const ApiError e = chat_error(b);
+    EXPECT_EQ(e.status, 400);
+    EXPECT_NE(std::string(e.what()).find("nests deeper than 256 levels"), std::string::npos)
+        << e.what();
+  }
+  // 256 levels are still a body (the head opens 6).
+  std::string ok;
+  for (size_t i = 0; i + 6 < kMaxJsonDepth; ++i) ok += "{\"a\":";
+  ok += "1" + std::string(kMaxJsonDepth - 6, '}');
+  EXPECT_NO_THROW((void)parse_chat_request(parse_body(head + ok + tail), kL));
+}
+
 TEST(ServeShapes, ChatCompletionAndChunks) {
   const ResponseHead h{"chatcmpl-1", 123, "m"};
   Usage u;

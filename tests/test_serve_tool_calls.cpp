@@ -2,6 +2,7 @@
 // same content and calls, tags never reach the content, broken blocks come back as content.
 #include <gtest/gtest.h>
 
+#include "io/json.h"
 #include "serve/tool_call_parser.h"
 
 namespace lr::serve {
@@ -166,6 +167,23 @@ TEST(ServeToolCalls, UnclosedBlockAtTheEnd) {
   EXPECT_TRUE(r.calls.empty());
   EXPECT_EQ(r.content, "<tool_call>\n{\"name\": \"f\", \"argu");
   EXPECT_EQ(r.invalid_blocks, 1);
+}
+
+// A call nested 100,000 deep is not a call (model output is read like a stranger's body):
+// content, counted, never a value deep enough that copying or printing it overflows the
+// stack.
+TEST(ServeToolCalls, DeeplyNestedArgumentsAreContent) {
+  const size_t n = 100000;
+  std::string args;
+  for (size_t i = 0; i < n; ++i) args += "{\"a\":";
+  args += "1" + std::string(n, '}');
+  for (const std::string& a : {args, Json(args).dump()}) {
+    const std::string text = "<tool_call>{\"name\": \"f\", \"arguments\": " + a + "}</tool_call>";
+    const ParsedReply r = parse_tool_calls(text);
+    EXPECT_TRUE(r.calls.empty());
+    EXPECT_EQ(r.content, text);
+    EXPECT_EQ(r.invalid_blocks, 1);
+  }
 }
 
 TEST(ServeToolCalls, Utf8AndUnicodeArguments) {

@@ -99,6 +99,10 @@ int run_demo(DemoOptions o) {
   set_num_threads(o.threads);
   fs::create_directories(o.work_dir);
   const std::string data_dir = o.work_dir + "/data";
+  // A killed run's half-written files: temps of atomic writes (the steps' own directories
+  // are rebuilt whole when their marker is missing).
+  remove_stale_temps(o.work_dir);
+  if (fs::exists(data_dir)) remove_stale_temps(data_dir);
   Timer total;
 
   banner("1/5 synthetic agentic traces");

@@ -59,6 +59,7 @@ std::string csv_field(const std::string& s) {
 
 void write_reports(const EvalResults& r, const std::string& out_dir) {
   std::filesystem::create_directories(out_dir);
+  remove_stale_temps(out_dir);  // what a killed earlier evaluation left half-written
   const auto put = [&](const char* name, const std::string& text) {
     write_file_atomic(out_dir + "/" + name, text);
   };

@@ -129,6 +129,7 @@ void write_task_files(const TaskResults& t, const std::string& out_dir) {
   write_file_atomic(out_dir + "/task_metrics.svg", svg_task_metrics(t));
   const std::string dir = out_dir + "/task";
   std::filesystem::create_directories(dir);
+  remove_stale_temps(dir);
   for (TaskKind k : {TaskKind::ToolCall, TaskKind::Gsm8k}) {
     if (!has_kind(t, k)) continue;
     const std::string kind = task_kind_name(k);

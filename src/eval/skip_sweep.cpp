@@ -237,6 +237,7 @@ std::string svg_skip_sweep(const SkipSweep& s) {
 
 void write_skip_sweep(const SkipSweep& s, const std::string& dir) {
   std::filesystem::create_directories(dir);
+  remove_stale_temps(dir);  // what a killed earlier run left half-written
   write_file_atomic(dir + "/sweep.json", skip_sweep_json(s).dump(2) + "\n");
   write_file_atomic(dir + "/sweep.csv", skip_sweep_csv(s));
   write_file_atomic(dir + "/sweep.svg", svg_skip_sweep(s));

@@ -1,20 +1,41 @@
 #include "io/atomic_file.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
 
 #include "core/error.h"
 
 namespace lr {
+
+namespace {
+
+// LR_FAULT_KILL_WRITE=TEXT:N: true for the N-th path containing TEXT this process opens.
+bool fault_kill_picks(const std::string& path) {
+  const char* v = std::getenv("LR_FAULT_KILL_WRITE");
+  if (!v || !*v) return false;
+  const std::string spec = v;
+  const size_t colon = spec.rfind(':');
+  if (colon == std::string::npos) return false;
+  if (path.find(spec.substr(0, colon)) == std::string::npos) return false;
+  static std::atomic<long> seen{0};  // test hook only: the count of matching files so far
+  return ++seen == std::atol(spec.c_str() + colon + 1);
+}
+
+}  // namespace
 
 AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
   // The pid suffix keeps two processes writing the same output from sharing a temp file.
   tmp_ = path_ + ".tmp." + std::to_string(::getpid());
   f_ = std::fopen(tmp_.c_str(), "wb");
   if (!f_) fail(path_, ": cannot create ", tmp_, ": ", std::strerror(errno));
+  kill_in_write_ = fault_kill_picks(path_);
 }
 
 AtomicFile::~AtomicFile() {
@@ -25,6 +46,11 @@ AtomicFile::~AtomicFile() {
 void AtomicFile::write(const void* data, size_t n) {
   LR_CHECK(f_ && !committed_, path_, ": write after commit");
   if (n == 0) return;
+  if (kill_in_write_) {  // the fault tests' kill: a torn temp file, then SIGKILL
+    (void)std::fwrite(data, 1, n / 2, f_);
+    (void)std::fflush(f_);
+    ::raise(SIGKILL);
+  }
   if (std::fwrite(data, 1, n, f_) != n) fail(path_, ": write failed: ", std::strerror(errno));
 }
 
@@ -54,6 +80,21 @@ void write_file_atomic(const std::string& path, std::string_view bytes) {
   AtomicFile f(path);
   f.write(bytes);
   f.commit();
+}
+
+void remove_stale_temps(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    const size_t at = name.rfind(".tmp.");
+    if (at == std::string::npos) continue;
+    const std::string pid = name.substr(at + 5);
+    if (pid.empty() || pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    // kill(pid, 0) fails with ESRCH once the writer is gone (EPERM: alive, not ours).
+    if (::kill(pid_t(std::stol(pid)), 0) == 0 || errno != ESRCH) continue;
+    fs::remove_all(e.path(), ec);
+  }
 }
 
 std::string read_file(const std::string& path) {

@@ -164,7 +164,11 @@ Json tool_calls_of(const Json& calls, size_t i, std::vector<std::string>& ids) {
     Json args = Json::object();
     if (const Json* a = get(*fn, "arguments")) {
       if (a->is_string()) {
-        args = Json::parse(a->get<std::string>(), nullptr, false);
+        const std::string& text = a->get_ref<const std::string&>();
+        if (json_depth(text) > kMaxJsonDepth)
+          bad_request(w + ".function.arguments", w + ".function.arguments nests deeper than " +
+                                                     std::to_string(kMaxJsonDepth) + " levels");
+        args = parse_json_or_discarded(text);
         if (args.is_discarded())
           bad_request(w + ".function.arguments", w + ".function.arguments is not valid JSON");
       } else if (a->is_object()) {
@@ -186,7 +190,12 @@ Json tool_calls_of(const Json& calls, size_t i, std::vector<std::string>& ids) {
 }  // namespace
 
 Json parse_body(std::string_view text) {
-  Json j = Json::parse(text, nullptr, false);
+  // Copying, comparing and rendering a value recurse once per level: a stranger's "[[[[..."
+  // is refused before it is parsed.
+  if (json_depth(text) > kMaxJsonDepth)
+    bad_request("",
+                "the request body nests deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+  Json j = parse_json_or_discarded(text);
   if (j.is_discarded()) bad_request("", "the request body is not valid JSON");
   if (!j.is_object()) bad_request("", "the request body must be a JSON object");
   return j;

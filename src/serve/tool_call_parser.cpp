@@ -25,7 +25,8 @@ std::string_view trim(std::string_view s) {
 
 // {"name": string, "arguments": object | JSON text of an object | absent}.
 bool as_call(std::string_view body, ParsedCall& call) {
-  const Json j = Json::parse(trim(body), nullptr, /*allow_exceptions=*/false);
+  // Bounded depth (kMaxJsonDepth), as every JSON read: deeper is not a call.
+  const Json j = parse_json_or_discarded(trim(body));
   if (!j.is_object()) return false;
   const auto name = j.find("name");
   if (name == j.end() || !name->is_string() || name->get_ref<const std::string&>().empty())
@@ -36,7 +37,7 @@ bool as_call(std::string_view body, ParsedCall& call) {
     if (a->is_object()) {
       args = *a;
     } else if (a->is_string()) {
-      args = Json::parse(a->get_ref<const std::string&>(), nullptr, false);
+      args = parse_json_or_discarded(a->get_ref<const std::string&>());
       if (!args.is_object()) return false;
     } else {
       return false;

@@ -16,8 +16,8 @@
 #include "layerroute/adamw.h"
 #include "layerroute/rng.h"
 #include "layerroute/train_graph.h"
-#include "train/batching.h"
 #include "train/adapter_io.h"
+#include "train/batching.h"
 #include "train/train_data.h"
 #include "train/train_logs.h"
 #include "train/trainer_state.h"
@@ -44,10 +44,32 @@ struct Mean {
   double avg(double v) const { return n ? v / n : 0.0; }
 };
 
-// Where --resume points: a checkpoint directory, or a run directory holding checkpoint/.
-std::string resolve_resume(const std::string& dir) {
+// True when `dir` is this run's --out as a run killed before its first checkpoint leaves
+// it: absent, or holding nothing but the logs, best/ and temps the trainer writes first.
+bool killed_before_first_checkpoint(const std::string& dir, const std::string& out_dir) {
+  std::error_code ec, ec2;
+  if (!fs::exists(dir)) {
+    const fs::path a = fs::weakly_canonical(dir, ec), b = fs::weakly_canonical(out_dir, ec2);
+    return !ec && !ec2 && a == b;
+  }
+  if (!fs::equivalent(dir, out_dir, ec)) return false;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const std::string n = e.path().filename().string();
+    if (n != "training_log.csv" && n != "eval_log.csv" && n != "gate_log.csv" && n != "best" &&
+        n.find(".tmp.") == std::string::npos)
+      return false;
+  }
+  return !ec;
+}
+
+// Where --resume points: a checkpoint directory, or a run directory holding checkpoint/
+// (or only final/: killed after its last step, or never checkpointed); "" when there is
+// nothing to resume yet (killed_before_first_checkpoint): start at step 0.
+std::string resolve_resume(const std::string& dir, const std::string& out_dir) {
   if (has_trainer_state(dir)) return dir;
   if (has_trainer_state(dir + "/checkpoint")) return dir + "/checkpoint";
+  if (has_trainer_state(dir + "/final")) return dir + "/final";
+  if (killed_before_first_checkpoint(dir, out_dir)) return "";
   fail("--resume ", dir, ": no trainer_state.json/.safetensors there or in ", dir, "/checkpoint");
 }
 
@@ -95,15 +117,15 @@ void Trainer::load() {
   Timer t;
   cfg_.validate();
   check_data_specs(cfg_.data);  // cheap: fail on a bad --data before loading anything
-  if (!cfg_.resume_dir.empty()) {
-    resume_from_ = resolve_resume(cfg_.resume_dir);
+  if (!cfg_.resume_dir.empty()) resume_from_ = resolve_resume(cfg_.resume_dir, cfg_.out_dir);
+  if (!resume_from_.empty()) {
     const std::string where = resume_from_ + "/trainer_state.json";
     const TrainerState prev = TrainerState::from_json(read_json_file(where), where);
     const std::string diff = first_difference(prev.config, cfg_.identity_json());
     LR_CHECK(diff.empty(), "--resume ", cfg_.resume_dir, ": the checkpoint was trained with ", diff,
              " = ", prev.config.value(diff, Json()).dump(), ", this run has ",
              cfg_.identity_json().value(diff, Json()).dump());
-  } else if (fs::exists(cfg_.out_dir)) {
+  } else if (cfg_.resume_dir.empty() && fs::exists(cfg_.out_dir)) {
     LR_CHECK(fs::is_directory(cfg_.out_dir) && fs::is_empty(cfg_.out_dir), "--out ", cfg_.out_dir,
              ": exists and is not empty (use --resume ", cfg_.out_dir,
              " to continue that run, or another --out)");
@@ -237,9 +259,11 @@ Json Trainer::run() {
             << "data: " << data_.train.size() << " train / " << data_.val.size()
             << " validation samples; " << cfg_.max_steps << " optimizer steps of "
             << cfg_.grad_accum << " x " << cfg_.batch_size << " samples"
-            << (resume_from_.empty()
+            << (!resume_from_.empty()
+                    ? "; resuming from " + resume_from_ + " at step " + std::to_string(st_.step)
+                : cfg_.resume_dir.empty()
                     ? ""
-                    : "; resuming from " + resume_from_ + " at step " + std::to_string(st_.step))
+                    : "; no checkpoint in " + cfg_.resume_dir + " yet: starting at step 0")
             << std::endl;
 
   const int L = mc_.n_layers;

@@ -127,11 +127,4 @@ void publish_dir(const std::string& dir, const std::function<void(const std::str
   fsync_dir(fs::path(dir).parent_path().string());
 }
 
-void remove_stale_temps(const std::string& dir) {
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir, ec))
-    if (e.path().filename().string().find(".tmp.") != std::string::npos)
-      fs::remove_all(e.path(), ec);
-}
-
 }  // namespace lr

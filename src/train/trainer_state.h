@@ -45,7 +45,5 @@ bool has_trainer_state(const std::string& dir);
 // (renameat2 RENAME_EXCHANGE when DIR exists, so DIR is never missing), and the old
 // copy is removed.
 void publish_dir(const std::string& dir, const std::function<void(const std::string&)>& fill);
-// Removes DIR/*.tmp.* left by killed runs.
-void remove_stale_temps(const std::string& dir);
 
 }  // namespace lr
