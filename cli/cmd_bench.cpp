@@ -35,13 +35,14 @@ void print_limits(const eval::BenchLimits& l) {
   if (l.peak_fma_avx512_flop_s > 0) std::cout << ", avx512 " << l.peak_fma_avx512_flop_s / 1e9;
   if (l.peak_bf16_flop_s > 0) std::cout << ", bf16 dot " << l.peak_bf16_flop_s / 1e9;
   std::cout << " GFLOP/s\n";
-  std::cout << "our GEMM (" << l.gemm_kernel << ", bf16 weights, same shape): "
-            << l.gemm_flop_s / 1e9 << " GFLOP/s = " << pct(l.gemm_flop_s / l.prefill_peak_flop_s(true))
-            << " of the " << l.prefill_peak_name(true) << " peak\n";
+  std::cout << "our GEMM (" << l.gemm_kernel
+            << ", bf16 weights, same shape): " << l.gemm_flop_s / 1e9
+            << " GFLOP/s = " << pct(l.gemm_flop_s / l.prefill_peak_flop_s(true)) << " of the "
+            << l.prefill_peak_name(true) << " peak\n";
 }
 
-void print_inference(const eval::InferenceBench& b, const eval::BenchLimits& l,
-                     bool peak_rss_reset, bool bf16_weights) {
+void print_inference(const eval::InferenceBench& b, const eval::BenchLimits& l, bool peak_rss_reset,
+                     bool bf16_weights) {
   const double gemm = l.sgemm_flop_s, bw = l.mem_read_bytes_s;
   const double peak = l.prefill_peak_flop_s(bf16_weights);
   const int L = b.n_layers;

@@ -44,8 +44,8 @@ inline CliResult run_cli(const std::string& args, const std::string& stdin_text 
   std::ofstream(in, std::ios::binary) << stdin_text;
   std::string vars;
   for (const auto& [k, v] : env) vars += k + "=" + shell_quote(v) + " ";
-  const std::string cmd = vars + std::string(LR_CLI_PATH) + " " + args + " <" + shell_quote(in) + " >" +
-                          shell_quote(out) + " 2>" + shell_quote(err);
+  const std::string cmd = vars + std::string(LR_CLI_PATH) + " " + args + " <" + shell_quote(in) +
+                          " >" + shell_quote(out) + " 2>" + shell_quote(err);
   const int status = std::system(cmd.c_str());
   CliResult r;
   r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;

@@ -1,13 +1,13 @@
 #pragma once
 // Random inputs and the naive double-precision linear the kernel tests compare against.
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <random>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "core/cpu_features.h"
 #include "core/dtype.h"
@@ -34,10 +34,9 @@ inline std::string cpu_path_param_name(const ::testing::TestParamInfo<CpuPath>& 
   return std::string(cpu_path_name(info.param));
 }
 
-#define LR_INSTANTIATE_CPU_PATHS(Suite)                                              \
-  INSTANTIATE_TEST_SUITE_P(Path, Suite,                                              \
-                           ::testing::Values(CpuPath::Avx2, CpuPath::Avx512,         \
-                                             CpuPath::Avx512Bf16),                   \
+#define LR_INSTANTIATE_CPU_PATHS(Suite)                                                            \
+  INSTANTIATE_TEST_SUITE_P(Path, Suite,                                                            \
+                           ::testing::Values(CpuPath::Avx2, CpuPath::Avx512, CpuPath::Avx512Bf16), \
                            cpu_path_param_name)
 
 // The bound on logits (max |a - b| over a position / its largest |logit|) of a prefill over

@@ -189,7 +189,8 @@ TEST_P(GemmPath, TransposedF32MatchesNaive) {
           std::vector<float> y(size_t(M) * N, 0.f);
           gemm_nt(x.data(), M, W, y.data(), N);
           const bool b = bf16_kernel(W);
-          const auto ref = ref_linear(b ? round_bf16(x) : x, M, K, b ? F.bf16_vals : F.f32, N, nullptr);
+          const auto ref =
+              ref_linear(b ? round_bf16(x) : x, M, K, b ? F.bf16_vals : F.f32, N, nullptr);
           EXPECT_LT(rel_err(y, ref), 2e-6) << as_bf16 << " M " << M << " N " << N << " K " << K;
         }
       }

@@ -97,9 +97,10 @@ TEST(TrainBf16, LossAndGradientsNearF32OnGoldenModels) {
       (router ? worst_router : worst_lora) = std::max(router ? worst_router : worst_lora, e);
       EXPECT_LT(e, router ? 0.15 : 3e-2) << f.names[i];
     }
-    std::printf("%s: loss f32 %.7f bf16 %.7f (rel %.2e); worst gradient rel L2: LoRA %.2e, "
-                "router %.2e\n",
-                model, f.loss, b.loss, dloss, worst_lora, worst_router);
+    std::printf(
+        "%s: loss f32 %.7f bf16 %.7f (rel %.2e); worst gradient rel L2: LoRA %.2e, "
+        "router %.2e\n",
+        model, f.loss, b.loss, dloss, worst_lora, worst_router);
   }
 }
 

@@ -88,9 +88,12 @@ const CpuFeatures& cpu_features() {
 
 std::string_view cpu_path_name(CpuPath p) {
   switch (p) {
-    case CpuPath::Avx2: return "avx2";
-    case CpuPath::Avx512: return "avx512";
-    case CpuPath::Avx512Bf16: return "avx512bf16";
+    case CpuPath::Avx2:
+      return "avx2";
+    case CpuPath::Avx512:
+      return "avx512";
+    case CpuPath::Avx512Bf16:
+      return "avx512bf16";
   }
   return "?";
 }
@@ -123,12 +126,15 @@ std::string cpu_path_summary() {
   const CpuFeatures& f = cpu_features();
   std::string s(cpu_path_name(cpu_path()));
   s += " (" + (f.model.empty() ? std::string("unknown CPU") : f.model) + ";";
-  const std::pair<const char*, bool> flags[] = {
-      {"avx2", f.avx2},         {"fma", f.fma},
-      {"avx512f", f.avx512f},   {"avx512bw", f.avx512bw},
-      {"avx512vl", f.avx512vl}, {"avx512dq", f.avx512dq},
-      {"avx512_bf16", f.avx512_bf16}, {"avx512_vnni", f.avx512_vnni},
-      {"avx_vnni", f.avx_vnni}};
+  const std::pair<const char*, bool> flags[] = {{"avx2", f.avx2},
+                                                {"fma", f.fma},
+                                                {"avx512f", f.avx512f},
+                                                {"avx512bw", f.avx512bw},
+                                                {"avx512vl", f.avx512vl},
+                                                {"avx512dq", f.avx512dq},
+                                                {"avx512_bf16", f.avx512_bf16},
+                                                {"avx512_vnni", f.avx512_vnni},
+                                                {"avx_vnni", f.avx_vnni}};
   for (const auto& [name, on] : flags)
     if (on) s += std::string(" ") + name;
   s += ")";

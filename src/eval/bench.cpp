@@ -143,9 +143,12 @@ PeakLoop prefill_loop(CpuPath p, bool bf16_weights) {
 
 double BenchLimits::prefill_peak_flop_s(bool bf16_weights) const {
   switch (prefill_loop(path, bf16_weights)) {
-    case PeakLoop::Bf16Dot: return peak_bf16_flop_s;
-    case PeakLoop::FmaAvx512: return peak_fma_avx512_flop_s;
-    case PeakLoop::FmaAvx2: return peak_fma_avx2_flop_s;
+    case PeakLoop::Bf16Dot:
+      return peak_bf16_flop_s;
+    case PeakLoop::FmaAvx512:
+      return peak_fma_avx512_flop_s;
+    case PeakLoop::FmaAvx2:
+      return peak_fma_avx2_flop_s;
   }
   return 0;
 }

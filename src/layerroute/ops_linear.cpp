@@ -5,7 +5,6 @@
 #include <cstring>
 
 #include "kernels/cpu/gemm.h"
-
 #include "layerroute/ops.h"
 #include "layerroute/ops_util.h"
 

@@ -1,7 +1,6 @@
 #include "train/train_config.h"
 
 #include "core/cpu_features.h"
-
 #include "core/error.h"
 
 namespace lr {

@@ -20,10 +20,10 @@ namespace lr {
 
 namespace {
 
-constexpr int kKc = 256;         // depth of a slice: 12 x 256 x 4 B of x per panel, 32 KB of W
-constexpr int kMcPanels = 16;    // x panels per block: up to 192 rows x kc, stays in L2
-constexpr int kNcPanels = 16;    // W micro-panels per task, at most
-constexpr int kMinRun = 4;       // and at least, where the matrix has them
+constexpr int kKc = 256;       // depth of a slice: 12 x 256 x 4 B of x per panel, 32 KB of W
+constexpr int kMcPanels = 16;  // x panels per block: up to 192 rows x kc, stays in L2
+constexpr int kNcPanels = 16;  // W micro-panels per task, at most
+constexpr int kMinRun = 4;     // and at least, where the matrix has them
 static_assert(2 * kKc <= kGemmMaxKc);
 
 int ceil_div(int a, int b) {

@@ -23,8 +23,7 @@ using GemmWiden = void (*)(const GemmWeights& W, int n0, int n, int k0, int kc, 
 // Writes W rows [n0, n0 + n) x columns [k0, k0 + kc) as bf16 pairs for the AVX512-BF16
 // kernel: dst[g * kGemmPairNR + j] = bf16(W[n0+j][k0+2g]) | bf16(W[n0+j][k0+2g+1]) << 16,
 // zero for j >= n and for k >= k0 + kc.
-using GemmPackPairs = void (*)(const GemmWeights& W, int n0, int n, int k0, int kc,
-                               uint32_t* dst);
+using GemmPackPairs = void (*)(const GemmWeights& W, int n0, int n, int k0, int kc, uint32_t* dst);
 constexpr int kGemmPairNR = 32;
 
 // Asks for the memory widen(W, n0, n, k0, kc, ...) will read (software prefetch).

@@ -61,18 +61,18 @@ LR_TARGET_AVX512 void micro(int kc, const void* Av, const void* Bv, float* C, in
 #pragma GCC unroll 2
   for (int k = 0; k < kc; ++k, A += MR, B += NR) {
     const __m512 b0 = _mm512_load_ps(B), b1 = _mm512_load_ps(B + 16);
-#define LR_FMA(r)                                \
-  {                                              \
-    const __m512 a = _mm512_set1_ps(A[r]);       \
-    c##r##0 = _mm512_fmadd_ps(a, b0, c##r##0);   \
-    c##r##1 = _mm512_fmadd_ps(a, b1, c##r##1);   \
+#define LR_FMA(r)                              \
+  {                                            \
+    const __m512 a = _mm512_set1_ps(A[r]);     \
+    c##r##0 = _mm512_fmadd_ps(a, b0, c##r##0); \
+    c##r##1 = _mm512_fmadd_ps(a, b1, c##r##1); \
   }
     LR_ROWS(LR_FMA)
 #undef LR_FMA
   }
   alignas(64) float t[MR][NR];
-#define LR_STORE(r)                   \
-  _mm512_store_ps(t[r], c##r##0);     \
+#define LR_STORE(r)               \
+  _mm512_store_ps(t[r], c##r##0); \
   _mm512_store_ps(t[r] + 16, c##r##1);
   LR_ROWS(LR_STORE)
 #undef LR_STORE

@@ -26,14 +26,14 @@ LR_TARGET_AVX512BF16 void f32_row_pairs(const float* src, int kc, uint32_t* out)
   for (int k = 0; k < kc; k += 32) {
     const int left = kc - k;
     const __mmask16 m0 = left >= 16 ? __mmask16(0xffff) : __mmask16((1u << left) - 1);
-    const __mmask16 m1 =
-        left >= 32 ? __mmask16(0xffff) : left <= 16 ? __mmask16(0) : __mmask16((1u << (left - 16)) - 1);
+    const __mmask16 m1 = left >= 32   ? __mmask16(0xffff)
+                         : left <= 16 ? __mmask16(0)
+                                      : __mmask16((1u << (left - 16)) - 1);
     const __m512 lo = _mm512_maskz_loadu_ps(m0, src + k);
     const __m512 hi = _mm512_maskz_loadu_ps(m1, src + k + 16);
     const __m512i p = reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(hi, lo));
     const int groups = std::min(16, (left + 1) / 2);
-    _mm512_mask_storeu_epi32(out + k / 2, __mmask16(groups >= 16 ? 0xffff : (1u << groups) - 1),
-                             p);
+    _mm512_mask_storeu_epi32(out + k / 2, __mmask16(groups >= 16 ? 0xffff : (1u << groups) - 1), p);
   }
 }
 
@@ -71,18 +71,18 @@ LR_TARGET_AVX512BF16 void micro(int groups, const void* Av, const void* Bv, floa
   for (int g = 0; g < groups; ++g, A += MR, B += 2) {
     const __m512bh b0 = reinterpret_cast<__m512bh>(_mm512_load_si512(B));
     const __m512bh b1 = reinterpret_cast<__m512bh>(_mm512_load_si512(B + 1));
-#define LR_DOT(r)                                                               \
-  {                                                                             \
-    const __m512bh a = reinterpret_cast<__m512bh>(_mm512_set1_epi32(A[r]));     \
-    c##r##0 = _mm512_dpbf16_ps(c##r##0, a, b0);                                 \
-    c##r##1 = _mm512_dpbf16_ps(c##r##1, a, b1);                                 \
+#define LR_DOT(r)                                                           \
+  {                                                                         \
+    const __m512bh a = reinterpret_cast<__m512bh>(_mm512_set1_epi32(A[r])); \
+    c##r##0 = _mm512_dpbf16_ps(c##r##0, a, b0);                             \
+    c##r##1 = _mm512_dpbf16_ps(c##r##1, a, b1);                             \
   }
     LR_ROWS(LR_DOT)
 #undef LR_DOT
   }
   alignas(64) float t[MR][NR];
-#define LR_STORE(r)                 \
-  _mm512_store_ps(t[r], c##r##0);   \
+#define LR_STORE(r)               \
+  _mm512_store_ps(t[r], c##r##0); \
   _mm512_store_ps(t[r] + 16, c##r##1);
   LR_ROWS(LR_STORE)
 #undef LR_STORE
@@ -101,7 +101,8 @@ LR_TARGET_AVX512BF16 void micro(int groups, const void* Av, const void* Bv, floa
 // Zero the rows [n, 32) of a pair panel of `groups` groups.
 void zero_rows(uint32_t* dst, int n, int groups) {
   if (n >= NR) return;
-  for (int g = 0; g < groups; ++g) std::memset(dst + size_t(g) * NR + n, 0, sizeof(uint32_t) * (NR - n));
+  for (int g = 0; g < groups; ++g)
+    std::memset(dst + size_t(g) * NR + n, 0, sizeof(uint32_t) * (NR - n));
 }
 
 }  // namespace
@@ -156,13 +157,15 @@ namespace {
 void pairs_from_rows(const float* rows, size_t ld, int n, int kc, uint32_t* dst) {
   const int groups = (kc + 1) / 2, g8 = groups / 8 * 8;
   alignas(64) uint32_t tile[NR * kMaxGroups];
-  for (int j = 0; j < n; ++j) f32_row_pairs(rows + size_t(j) * ld, kc, tile + size_t(j) * kMaxGroups);
+  for (int j = 0; j < n; ++j)
+    f32_row_pairs(rows + size_t(j) * ld, kc, tile + size_t(j) * kMaxGroups);
   int j0 = 0;
   for (; j0 + 8 <= n; j0 += 8)
     for (int g0 = 0; g0 < g8; g0 += 8) {
       __m256 r[8];
       for (int i = 0; i < 8; ++i)
-        r[i] = _mm256_load_ps(reinterpret_cast<const float*>(tile + size_t(j0 + i) * kMaxGroups + g0));
+        r[i] =
+            _mm256_load_ps(reinterpret_cast<const float*>(tile + size_t(j0 + i) * kMaxGroups + g0));
       simd::transpose8(r);
       for (int g = 0; g < 8; ++g)
         _mm256_storeu_ps(reinterpret_cast<float*>(dst + size_t(g0 + g) * NR + j0), r[g]);
@@ -190,14 +193,16 @@ LR_TARGET_AVX512BF16 void interleave_rows(const float* a, const float* b, int n,
   for (int j = 0; j < n; j += 16) {
     const int left = n - j;
     const __mmask16 m = left >= 16 ? __mmask16(0xffff) : __mmask16((1u << left) - 1);
-    const __m256i lo = reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(m, a + j)));
-    const __m256i hi = b ? reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(m, b + j)))
-                         : _mm256_setzero_si256();
+    const __m256i lo =
+        reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(m, a + j)));
+    const __m256i hi =
+        b ? reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(m, b + j)))
+          : _mm256_setzero_si256();
     // The maskz forms: GCC 12's unmasked ones read an "undefined" vector -Werror rejects.
     const __mmask16 all = 0xffff;
-    const __m512i pair = _mm512_or_si512(
-        _mm512_maskz_cvtepu16_epi32(all, lo),
-        _mm512_maskz_slli_epi32(all, _mm512_maskz_cvtepu16_epi32(all, hi), 16));
+    const __m512i pair =
+        _mm512_or_si512(_mm512_maskz_cvtepu16_epi32(all, lo),
+                        _mm512_maskz_slli_epi32(all, _mm512_maskz_cvtepu16_epi32(all, hi), 16));
     _mm512_mask_storeu_epi32(d + j, m, pair);
   }
 }

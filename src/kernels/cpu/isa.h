@@ -6,8 +6,8 @@
 // copy the linker keeps for the whole program, and then run on a CPU without AVX-512.
 // Lambdas do not inherit the attribute, so code in these functions uses none.
 
-#define LR_TARGET_AVX512 \
-  __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq")))
-#define LR_TARGET_AVX512BF16                                                          \
-  __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512bf16," \
-                        "avx512vnni")))
+#define LR_TARGET_AVX512 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq")))
+#define LR_TARGET_AVX512BF16                                                \
+  __attribute__((                                                           \
+      target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512bf16," \
+             "avx512vnni")))

@@ -68,9 +68,12 @@ LR_TARGET_AVX512BF16 double chunk_bf16(float seed) {
 
 double run_chunk(PeakLoop l, float seed) {
   switch (l) {
-    case PeakLoop::FmaAvx2: return chunk_avx2(seed);
-    case PeakLoop::FmaAvx512: return chunk_avx512(seed);
-    case PeakLoop::Bf16Dot: return chunk_bf16(seed);
+    case PeakLoop::FmaAvx2:
+      return chunk_avx2(seed);
+    case PeakLoop::FmaAvx512:
+      return chunk_avx512(seed);
+    case PeakLoop::Bf16Dot:
+      return chunk_bf16(seed);
   }
   return 0;
 }
@@ -79,18 +82,24 @@ double run_chunk(PeakLoop l, float seed) {
 
 const char* peak_loop_name(PeakLoop l) {
   switch (l) {
-    case PeakLoop::FmaAvx2: return "fp32 FMA avx2";
-    case PeakLoop::FmaAvx512: return "fp32 FMA avx512";
-    case PeakLoop::Bf16Dot: return "bf16 dot (vdpbf16ps)";
+    case PeakLoop::FmaAvx2:
+      return "fp32 FMA avx2";
+    case PeakLoop::FmaAvx512:
+      return "fp32 FMA avx512";
+    case PeakLoop::Bf16Dot:
+      return "bf16 dot (vdpbf16ps)";
   }
   return "?";
 }
 
 bool peak_loop_supported(PeakLoop l) {
   switch (l) {
-    case PeakLoop::FmaAvx2: return true;  // the build's baseline
-    case PeakLoop::FmaAvx512: return cpu_path_supported() >= CpuPath::Avx512;
-    case PeakLoop::Bf16Dot: return cpu_path_supported() >= CpuPath::Avx512Bf16;
+    case PeakLoop::FmaAvx2:
+      return true;  // the build's baseline
+    case PeakLoop::FmaAvx512:
+      return cpu_path_supported() >= CpuPath::Avx512;
+    case PeakLoop::Bf16Dot:
+      return cpu_path_supported() >= CpuPath::Avx512Bf16;
   }
   return false;
 }
