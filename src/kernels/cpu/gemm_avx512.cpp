@@ -76,6 +76,12 @@ LR_TARGET_AVX512 void micro(int kc, const void* Av, const void* Bv, float* C, in
   _mm512_store_ps(t[r] + 16, c##r##1);
   LR_ROWS(LR_STORE)
 #undef LR_STORE
+  gemm_add_tile_12x32(t, C, ldc, mr, nr);
+}
+
+}  // namespace
+
+LR_TARGET_AVX512 void gemm_add_tile_12x32(const float (*t)[32], float* C, int ldc, int mr, int nr) {
   if (nr == NR) {
     for (int r = 0; r < mr; ++r) {
       float* cr = C + size_t(r) * ldc;
@@ -87,8 +93,6 @@ LR_TARGET_AVX512 void micro(int kc, const void* Av, const void* Bv, float* C, in
   for (int r = 0; r < mr; ++r)
     for (int j = 0; j < nr; ++j) C[size_t(r) * ldc + j] += t[r][j];
 }
-
-}  // namespace
 
 const GemmKernel& gemm_kernel_avx512() {
   static const GemmKernel k{"avx512 f32 12x32", MR, NR, 1, &pack_x, &pack_w, &micro};

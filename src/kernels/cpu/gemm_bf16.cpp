@@ -86,16 +86,7 @@ LR_TARGET_AVX512BF16 void micro(int groups, const void* Av, const void* Bv, floa
   _mm512_store_ps(t[r] + 16, c##r##1);
   LR_ROWS(LR_STORE)
 #undef LR_STORE
-  if (nr == NR) {
-    for (int r = 0; r < mr; ++r) {
-      float* cr = C + size_t(r) * ldc;
-      _mm512_storeu_ps(cr, _mm512_add_ps(_mm512_loadu_ps(cr), _mm512_load_ps(t[r])));
-      _mm512_storeu_ps(cr + 16, _mm512_add_ps(_mm512_loadu_ps(cr + 16), _mm512_load_ps(t[r] + 16)));
-    }
-    return;
-  }
-  for (int r = 0; r < mr; ++r)
-    for (int j = 0; j < nr; ++j) C[size_t(r) * ldc + j] += t[r][j];
+  gemm_add_tile_12x32(t, C, ldc, mr, nr);
 }
 
 // Zero the rows [n, 32) of a pair panel of `groups` groups.

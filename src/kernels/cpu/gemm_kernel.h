@@ -31,6 +31,10 @@ struct GemmKernel {
 // (an 8-column transpose in registers, then the tail).
 void gemm_transpose_rows8(const float* src, int lds, int R, int kc, float* dst, int ldd);
 
+// C[rows x cols] (rows ldc apart) += the first rows x cols of t, a 12 x 32 register block
+// stored by an AVX-512 micro-kernel (64-byte aligned). AVX-512F: call only on those paths.
+void gemm_add_tile_12x32(const float (*t)[32], float* C, int ldc, int rows, int cols);
+
 // The deepest slice of K a kernel's panels hold (gemm.cpp's depth, rounded up to a
 // format's column block).
 constexpr int kGemmMaxKc = 512;
