@@ -82,8 +82,9 @@ using GemmPath = CpuPathTest;
 LR_INSTANTIATE_CPU_PATHS(GemmPath);
 
 TEST_P(GemmPath, EveryFormatMatchesNaive) {
-  // K: one slice, 16/32-aligned slices, and (for the unaligned formats) a short last one.
-  for (int K : {32, 96, 544, 601})
+  // K: one slice, 16/32-aligned slices, and (for the unaligned formats) a short last one;
+  // 1937 is several slices of the bf16 kernel's deeper ones too.
+  for (int K : {32, 96, 544, 601, 1937})
     for (int N : {4, 16, 20, 52, 132})
       for (int M : {1, 5, 6, 7, 13, 64, 200}) {
         const Formats F(N, K, 100 + N + K);

@@ -20,11 +20,9 @@ namespace lr {
 
 namespace {
 
-constexpr int kKc = 256;       // depth of a slice: 12 x 256 x 4 B of x per panel, 32 KB of W
 constexpr int kMcPanels = 16;  // x panels per block: up to 192 rows x kc, stays in L2
 constexpr int kNcPanels = 16;  // W micro-panels per task, at most
 constexpr int kMinRun = 4;     // and at least, where the matrix has them
-static_assert(2 * kKc <= kGemmMaxKc);
 
 int ceil_div(int a, int b) {
   return (a + b - 1) / b;
@@ -77,9 +75,9 @@ void gemm_nt(const float* x, int M, const GemmWeights* Ws, float* const* ys, con
              " x ", Ws[i].K, "], expected K = ", K);
     align = std::lcm(align, Ws[i].k_align);
   }
-  // Equal slices of K near kKc, each a multiple of every format's column block and of
+  // Equal slices of K near the kernel's depth, each a multiple of every format's column block and of
   // the kernel's k group (only the last slice may end at an odd K).
-  const int nk = ceil_div(K, kKc);
+  const int nk = ceil_div(K, kern.kc);
   const int kc = std::min(K, ceil_div(ceil_div(K, nk), align) * align);
   LR_CHECK(kc <= kGemmMaxKc, "gemm: column block ", align, " too large");
   const int mp = ceil_div(M, MR);

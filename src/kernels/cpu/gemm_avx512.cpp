@@ -95,7 +95,7 @@ LR_TARGET_AVX512 void gemm_add_tile_12x32(const float (*t)[32], float* C, int ld
 }
 
 const GemmKernel& gemm_kernel_avx512() {
-  static const GemmKernel k{"avx512 f32 12x32", MR, NR, 1, &pack_x, &pack_w, &micro};
+  static const GemmKernel k{"avx512 f32 12x32", MR, NR, 1, 256, &pack_x, &pack_w, &micro};
   return k;
 }
 

@@ -17,6 +17,9 @@ struct GemmKernel {
   const char* name = "";
   int mr = 0, nr = 0;
   int k_group = 1;  // k values per 4-byte word of a panel
+  // Target depth of a slice of K (gemm.cpp makes equal slices near it): a deeper slice
+  // adds the register block to C fewer times, a shallower one keeps the W panel in L1.
+  int kc = 256;
   // x rows [m0, m0 + mr) x columns [k0, k0 + kc) of x [M, K] -> dst (x panel layout).
   void (*pack_x)(const float* x, int M, int K, int m0, int k0, int kc, void* dst) = nullptr;
   // W rows [n0, n0 + nr) x [k0, k0 + kc) -> dst (W panel layout).
@@ -35,9 +38,9 @@ void gemm_transpose_rows8(const float* src, int lds, int R, int kc, float* dst, 
 // stored by an AVX-512 micro-kernel (64-byte aligned). AVX-512F: call only on those paths.
 void gemm_add_tile_12x32(const float (*t)[32], float* C, int ldc, int rows, int cols);
 
-// The deepest slice of K a kernel's panels hold (gemm.cpp's depth, rounded up to a
-// format's column block).
-constexpr int kGemmMaxKc = 512;
+// The deepest slice of K a kernel's panels hold (a kernel's kc, rounded up to a format's
+// column block).
+constexpr int kGemmMaxKc = 1024;
 
 // The formats' pack_pairs (gemm.h) for the bf16 kernel.
 void gemm_pairs_bf16(const GemmWeights& W, int n0, int n, int k0, int kc, uint32_t* dst);
