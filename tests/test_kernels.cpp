@@ -415,14 +415,20 @@ TEST(Kernel, KVCacheLayout) {
   }
 }
 
-// Causal GQA over a cache: some queries new (decode-like), positions with gaps in T_new.
-TEST(Kernel, AttentionCausalGqa) {
-  // 14/2: Qwen2.5-0.5B's 7 q heads per kv head; a decode step's 7 rows are 4 + 3 (tail).
+// Causal GQA over a cache, on every kernel path: a few new queries (decode-like) and a
+// whole prompt (prefill), over one key tile and several.
+using AttentionPath = CpuPathTest;
+LR_INSTANTIATE_CPU_PATHS(AttentionPath);
+
+TEST_P(AttentionPath, CausalGqaMatchesNaive) {
+  // 14/2: Qwen2.5-0.5B's 7 q heads per kv head (a decode step's 7 rows: AVX2 4 + 3,
+  // AVX-512 6 + 1; a prefill item's 42 rows); d 20 and 8 take the AVX2 tiles' 8-column
+  // P.V on every path, 16, 48, 64 and 128 the AVX-512 ones where the CPU has them.
   for (auto [nq, nkv] : {std::pair{6, 2}, std::pair{14, 2}})
-    for (int d : {8, 16, 64, 20})
-      for (int Tc : {1, 5, 150}) {  // 150 > one key tile
+    for (int d : {8, 16, 20, 48, 64, 128})
+      for (auto [Tc, T_new] : {std::pair{1, 1}, std::pair{5, 4}, std::pair{150, 4},
+                               std::pair{150, 150}, std::pair{70, 33}}) {
         const int group = nq / nkv;
-        const int T_new = std::min(Tc, 4);
         std::vector<int> pos(T_new);
         for (int i = 0; i < T_new; ++i) pos[i] = Tc - T_new + i;
         auto q = randv(size_t(T_new) * nq * d, 14, 2.f);
@@ -457,7 +463,7 @@ TEST(Kernel, AttentionCausalGqa) {
               ref[(size_t(i) * nq + h) * d + c] = o;
             }
           }
-        EXPECT_LT(rel_err(out, ref), 1e-5) << nq << " " << d << " " << Tc;
+        EXPECT_LT(rel_err(out, ref), 1e-5) << nq << " " << d << " " << Tc << " " << T_new;
       }
 }
 

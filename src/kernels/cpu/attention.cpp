@@ -6,8 +6,10 @@
 #include <limits>
 #include <vector>
 
+#include "core/cpu_features.h"
 #include "core/error.h"
 #include "core/threads.h"
+#include "kernels/cpu/attention_avx512.h"
 #include "kernels/cpu/simd.h"
 #include "kernels/cpu/softmax.h"
 
@@ -97,7 +99,9 @@ inline void pv_rows16(const float* p, const float* v, size_t vs, int d, int nt, 
 #endif
 
 // s[r][j] = qs[r] . kt[:, j] for r < R, j < ntp (a multiple of 16 when vectorised).
-void scores(const float* qs, const float* kt, int R, int d, int ntp, float* s) {
+// wide: the AVX-512 tiles (same per-lane sums, 16 lanes).
+void scores(const float* qs, const float* kt, int R, int d, int ntp, float* s, bool wide) {
+  if (wide && ntp % 16 == 0) return attn_scores_avx512(qs, kt, R, d, ntp, s);
   int r = 0;
 #if LR_HAVE_AVX2
   if (ntp % 16 == 0) {
@@ -129,7 +133,9 @@ void scores(const float* qs, const float* kt, int R, int d, int ntp, float* s) {
 }
 
 // o[r] += sum_j p[r][j] v[j] for r < R, j < nt (v rows have stride vs).
-void accumulate_pv(const float* p, const float* v, size_t vs, int R, int d, int nt, float* o) {
+void accumulate_pv(const float* p, const float* v, size_t vs, int R, int d, int nt, float* o,
+                   bool wide) {
+  if (wide && d % 16 == 0) return attn_pv_avx512(p, v, vs, R, d, nt, o);
   int r = 0;
 #if LR_HAVE_AVX2
   if (d % 16 == 0) {
@@ -191,16 +197,12 @@ void accumulate_pv(const float* p, const float* v, size_t vs, int R, int d, int 
     }
 }
 
-// Online-softmax update of row state (m, l, o) with one tile of scores s (valid j < n).
-// Leaves p = exp(s - m_new) (0 where masked) in s.
-void softmax_tile(float* s, int n, int ntp, float& m, float& l, float* o, int d) {
-  const float mt = row_max(s, n);
-  const float m_new = std::max(m, mt);
-  const float corr = std::exp(m - m_new);  // exactly 0 on the first tile (m = -inf)
+// s[j] = exp(s[j] - m) for j < n, 0 up to ntp; returns the sum.
+float exp_tile(float* s, int n, int ntp, float m) {
   int j = 0;
   float sum = 0.f;
 #if LR_HAVE_AVX2
-  const __m256 vm = _mm256_set1_ps(m_new);
+  const __m256 vm = _mm256_set1_ps(m);
   __m256 vsum = _mm256_setzero_ps();
   for (; j + 8 <= n; j += 8) {
     const __m256 p = simd::exp256(_mm256_sub_ps(_mm256_loadu_ps(s + j), vm));
@@ -209,8 +211,19 @@ void softmax_tile(float* s, int n, int ntp, float& m, float& l, float* o, int d)
   }
   sum = simd::hsum(vsum);
 #endif
-  for (; j < n; ++j) sum += (s[j] = std::exp(s[j] - m_new));
+  for (; j < n; ++j) sum += (s[j] = std::exp(s[j] - m));
   for (; j < ntp; ++j) s[j] = 0.f;
+  return sum;
+}
+
+// Online-softmax update of row state (m, l, o) with one tile of scores s (valid j < n).
+// Leaves p = exp(s - m_new) (0 where masked) in s.
+void softmax_tile(float* s, int n, int ntp, float& m, float& l, float* o, int d, bool wide) {
+  const float mt = row_max(s, n);
+  const float m_new = std::max(m, mt);
+  const float corr = std::exp(m - m_new);  // exactly 0 on the first tile (m = -inf)
+  const float sum =
+      wide && ntp % 16 == 0 ? attn_exp_tile_avx512(s, n, ntp, m_new) : exp_tile(s, n, ntp, m_new);
   l = l * corr + sum;
   if (corr != 1.f)
     for (int c = 0; c < d; ++c) o[c] *= corr;
@@ -265,6 +278,7 @@ void attention_causal(const float* q, int T_new, const int* pos, const float* K,
   int max_pos = 0;
   for (int i = 0; i < T_new; ++i) max_pos = std::max(max_pos, pos[i]);
   LR_CHECK(max_pos < cap, "attention: position ", max_pos, " outside the cache of ", cap);
+  const bool wide = cpu_path() >= CpuPath::Avx512;
   // Threads only pay off past a few tens of thousands of multiply-adds.
   const long work = long(T_new) * n_q * (max_pos + 1) * d;
   std::atomic<long> next{0};
@@ -309,7 +323,7 @@ void attention_causal(const float* q, int T_new, const int* pos, const float* K,
         if (t0 + kKT <= kmax)
           prefetch_tile(kh + size_t(t0 + kKT) * d, vh + size_t(t0 + kKT) * d, d,
                         std::min(kKT, kmax + 1 - (t0 + kKT)));
-        scores(sc.qs.data(), kh + size_t(t0) * d, rows, d, ntp, sc.s.data());
+        scores(sc.qs.data(), kh + size_t(t0) * d, rows, d, ntp, sc.s.data(), wide);
         for (int r = 0; r < rows; ++r) {
           const int n = std::min(nt, std::max(0, sc.lim[r] - t0 + 1));
           float* sr = sc.s.data() + size_t(r) * kKT;
@@ -317,9 +331,9 @@ void attention_causal(const float* q, int T_new, const int* pos, const float* K,
             std::fill(sr, sr + ntp, 0.f);
             continue;
           }
-          softmax_tile(sr, n, ntp, sc.m[r], sc.l[r], sc.o.data() + size_t(r) * d, d);
+          softmax_tile(sr, n, ntp, sc.m[r], sc.l[r], sc.o.data() + size_t(r) * d, d, wide);
         }
-        accumulate_pv(sc.s.data(), vh + size_t(t0) * d, size_t(d), rows, d, nt, sc.o.data());
+        accumulate_pv(sc.s.data(), vh + size_t(t0) * d, size_t(d), rows, d, nt, sc.o.data(), wide);
       }
       for (int a = 0; a < nq; ++a)
         for (int hh = 0; hh < group; ++hh) {
