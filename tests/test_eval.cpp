@@ -7,9 +7,11 @@
 #include <sstream>
 
 #include "cli_util.h"
+#include "core/error.h"
 #include "demo/synth_traces.h"
 #include "eval/evaluator.h"
 #include "eval/report.h"
+#include "eval/sweep_run.h"
 #include "eval_test_util.h"
 
 namespace lr::eval {
@@ -382,6 +384,58 @@ TEST(EvalCli, SweepTrainsAndAggregatesTwoSeeds) {
   EXPECT_EQ(csv.substr(0, csv.find('\n')), "metric,mean,std,min,max,n,seed_5,seed_6");
   EXPECT_NE(csv.find("\nskip_differential,"), std::string::npos);
   EXPECT_NE(r.out.find("| skip_pct_tool_call |"), std::string::npos) << r.out;
+}
+
+// The library under `sweep`: a finished seed is evaluated again but not retrained (the
+// second run gets a binary that does not exist), and a bad configuration is one error.
+TEST(SweepRun, FinishedSeedsAreNotTrainedAgain) {
+  if (!test::shared_present()) GTEST_SKIP() << "shared/ not present beside the repository";
+  const std::string root = fresh_dir("sweep_lib");
+  write_model_dir(root + "/model", tiny_cfg(4, 2048), 44,
+                  test::shared_dir() + "/fixtures/golden/qwen2-tiny/tokenizer.json");
+  write_synth_traces(root, "t", 4, 4, 45);
+  SweepConfig cfg;
+  cfg.exe = LR_CLI_PATH;
+  cfg.seeds = {9};
+  cfg.model_dir = root + "/model";
+  cfg.out_dir = root + "/sweep";
+  cfg.adapters_from = "final";
+  cfg.data = {"gsm8k:" + synth_planning_path(root, "t")};
+  cfg.train_extra = {"--max-steps",   "2",  "--batch-size",   "2",    "--grad-accum", "1",
+                     "--max-seq-len", "32", "--val-fraction", "0.25", "--eval-every", "100"};
+  cfg.eval_data = {"gsm8k:" + synth_planning_path(root, "t")};
+  cfg.max_seq_len = 32;
+  cfg.threads = 1;
+  cfg.wallclock = false;
+  std::vector<std::string> said;
+  cfg.progress = [&](const std::string& s) { said.push_back(s); };
+  const auto first = run_sweep(cfg);
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(first[0].seed, 9u);
+  const std::string json = test::slurp(cfg.out_dir + "/sweep.json");
+  cfg.exe = root + "/no-such-layerroute";
+  said.clear();
+  const auto again = run_sweep(cfg);
+  ASSERT_EQ(again.size(), 1u);
+  ASSERT_EQ(again[0].metrics.size(), first[0].metrics.size());
+  for (size_t i = 0; i < first[0].metrics.size(); ++i) {
+    const auto &a = again[0].metrics[i], &b = first[0].metrics[i];
+    EXPECT_EQ(a.first, b.first);
+    EXPECT_TRUE(a.second == b.second || (std::isnan(a.second) && std::isnan(b.second))) << a.first;
+  }
+  EXPECT_EQ(test::slurp(cfg.out_dir + "/sweep.json"), json);
+  ASSERT_FALSE(said.empty());
+  EXPECT_NE(said[0].find("training already done"), std::string::npos) << said[0];
+
+  SweepConfig bad = cfg;
+  bad.adapters_from = "latest";
+  EXPECT_THROW(run_sweep(bad), Error);
+  bad = cfg;
+  bad.eval_data.clear();
+  EXPECT_THROW(run_sweep(bad), Error);
+  bad = cfg;
+  bad.train_extra = {"--out=elsewhere"};
+  EXPECT_THROW(run_sweep(bad), Error);
 }
 
 }  // namespace
