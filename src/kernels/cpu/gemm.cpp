@@ -75,8 +75,8 @@ void gemm_nt(const float* x, int M, const GemmWeights* Ws, float* const* ys, con
              " x ", Ws[i].K, "], expected K = ", K);
     align = std::lcm(align, Ws[i].k_align);
   }
-  // Equal slices of K near the kernel's depth, each a multiple of every format's column block and of
-  // the kernel's k group (only the last slice may end at an odd K).
+  // Equal slices of K near the kernel's depth, each a multiple of every format's column block and
+  // of the kernel's k group (only the last slice may end at an odd K).
   const int nk = ceil_div(K, kern.kc);
   const int kc = std::min(K, ceil_div(ceil_div(K, nk), align) * align);
   LR_CHECK(kc <= kGemmMaxKc, "gemm: column block ", align, " too large");

@@ -138,8 +138,8 @@ void micro_kernel(int kc, const void* Av, const void* Bv, float* C, int ldc, int
 }  // namespace
 
 const GemmKernel& gemm_kernel_avx2() {
-  static const GemmKernel k{"avx2 f32 6x16", MR, NR, 1, 256, &pack_x_panel, &pack_w_panel,
-                            &micro_kernel};
+  static const GemmKernel k{"avx2 f32 6x16", MR,           NR, 1, 256, &pack_x_panel,
+                            &pack_w_panel,   &micro_kernel};
   return k;
 }
 
