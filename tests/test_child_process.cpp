@@ -2,11 +2,13 @@
 // or passed on, and a failed or missing child is reported.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
 
+#include "cli_util.h"
 #include "core/child_process.h"
 #include "core/error.h"
 #include "temp_path.h"
@@ -42,6 +44,36 @@ TEST(ChildProcess, LayerrouteSeesAPathWithQuotesAndDollarAsItIs) {
   EXPECT_EQ(r.signal, 0);
   EXPECT_NE(r.err.find(dir), std::string::npos) << r.err;
   EXPECT_EQ(r.out, "");
+}
+
+TEST(ChildProcess, EnvIsSetOverOursInTheChildOnly) {
+  ::setenv("LR_CHILD_TEST_A", "ours", 1);
+  ::setenv("LR_CHILD_TEST_B", "kept", 1);
+  ChildOptions o = kCaptureBoth;
+  o.env = {{"LR_CHILD_TEST_A", "theirs"}, {"LR_CHILD_TEST_C", "a b=c"}};
+  const ChildResult r = run_child({"/usr/bin/env"}, o);
+  ASSERT_TRUE(r.ok()) << r.status() << " " << r.err;
+  const std::string env = "\n" + r.out;
+  EXPECT_NE(env.find("\nLR_CHILD_TEST_A=theirs\n"), std::string::npos) << r.out;
+  EXPECT_EQ(env.find("\nLR_CHILD_TEST_A=ours\n"), std::string::npos) << r.out;
+  EXPECT_NE(env.find("\nLR_CHILD_TEST_B=kept\n"), std::string::npos) << r.out;
+  EXPECT_NE(env.find("\nLR_CHILD_TEST_C=a b=c\n"), std::string::npos) << r.out;
+  EXPECT_STREQ(::getenv("LR_CHILD_TEST_A"), "ours");
+  EXPECT_EQ(::getenv("LR_CHILD_TEST_C"), nullptr);
+}
+
+// The tests' run_cli splits its argument string itself, without a shell.
+TEST(ChildProcess, TestArgumentSplitterQuotesLikeAShellAndRefusesShellSyntax) {
+  using test::split_args;
+  using V = std::vector<std::string>;
+  EXPECT_EQ(split_args("  a  b\tc "), (V{"a", "b", "c"}));
+  EXPECT_EQ(split_args("--prompt 'Hi there' --x \"q \\\" r\" ''"),
+            (V{"--prompt", "Hi there", "--x", "q \" r", ""}));
+  EXPECT_EQ(split_args("--p " + test::shell_quote("it's $HOME * | x")),
+            (V{"--p", "it's $HOME * | x"}));
+  EXPECT_EQ(split_args("a\\ b"), (V{"a b"}));
+  for (const char* bad : {"a > f", "a | b", "$HOME", "a*", "'open", "\"open"})
+    EXPECT_THROW(split_args(bad), std::runtime_error) << bad;
 }
 
 TEST(ChildProcess, NonZeroExitAndStderrAreReported) {

@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <string_view>
 
 #include "core/error.h"
 
@@ -96,8 +97,22 @@ ChildResult run_child(const std::vector<std::string>& args, const ChildOptions& 
     else if (modes[i] == ChildStream::Discard)
       posix_spawn_file_actions_addopen(&fa, target, "/dev/null", O_WRONLY, 0);
   }
+  // Our environment with opts.env set over it (a variable named there replaces ours).
+  std::vector<std::string> vars;
+  for (char** e = environ; *e; ++e) {
+    const std::string_view v(*e);
+    bool replaced = false;
+    for (const auto& [k, val] : opts.env)
+      replaced =
+          replaced || (v.size() > k.size() && v.substr(0, k.size()) == k && v[k.size()] == '=');
+    if (!replaced) vars.emplace_back(v);
+  }
+  for (const auto& [k, val] : opts.env) vars.push_back(k + "=" + val);
+  std::vector<char*> envp;
+  for (std::string& v : vars) envp.push_back(v.data());
+  envp.push_back(nullptr);
   pid_t pid = 0;
-  const int err = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ);
+  const int err = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&fa);
   if (in_fd >= 0) ::close(in_fd);
   LR_CHECK(err == 0, "cannot start ", args[0], ": ", std::strerror(err));

@@ -17,6 +17,8 @@ struct ChildOptions {
       : out(out_), err(err_), stdin_path(std::move(stdin_path_)) {}
   ChildStream out, err;
   std::string stdin_path;  // "" : the child reads our stdin
+  // Variables set (or replaced) in the child's environment, which is otherwise ours.
+  std::vector<std::pair<std::string, std::string>> env;
 };
 
 struct ChildResult {
