@@ -251,9 +251,9 @@ BENCHMARK(BM_gemv_bf16)
     ->Args({4864, 896, 4})
     ->UseRealTime();
 BENCHMARK(BM_gemv_bf16_panels)
-    ->Args({4864, 896, 1})
+    ->ArgsProduct({{4864, 151936}, {896}, {1, 2, 4, 7}})
     ->Args({896, 4864, 1})
-    ->Args({151936, 896, 1})
+    ->Args({896, 4864, 4})
     ->UseRealTime();
 BENCHMARK(BM_gemv_q8)
     ->Args({4864, 896, 1})

@@ -3,21 +3,17 @@
 // v, o, gate, up and the LM head; same-process A/B, weights 10x the L3).
 #include <vector>
 
+#include "core/cpu_features.h"
 #include "core/dtype.h"
 #include "core/error.h"
 #include "kernels/cpu/gemv.h"
+#include "kernels/cpu/gemv_bf16_panels_avx512.h"
 #include "kernels/cpu/gemv_rows.h"
 #include "kernels/cpu/simd.h"
 
 namespace lr {
 
 namespace {
-
-// Non-temporal prefetch 6 KB ahead: the weights are read once per token, so they should
-// not push x and the outputs out of L2. A whole bf16 model pass, same-process A/B against
-// T0 at 4 KB (2 threads): median 19.2 -> 17.3 ms and 20.6 -> 19.4 in two phases of the VM;
-// 2-4 KB NTA were slower, 8 KB the same.
-constexpr int kPanelAheadBytes = 6144;
 
 // out[j] = row j of the panel . x; xs: x with each 16-chunk split [evens, odds] (AVX2 path).
 inline void dot_panel(const uint16_t* p, int K, const float* x, const float* xs, float out[4]) {
@@ -27,8 +23,8 @@ inline void dot_panel(const uint16_t* p, int K, const float* x, const float* xs,
   for (int j = 0; j < 4; ++j) a[j] = b[j] = _mm256_setzero_ps();
   const char* base = reinterpret_cast<const char*>(p);
   for (int k = 0; k < K; k += 16) {
-    _mm_prefetch(base + 8 * size_t(k) + kPanelAheadBytes, _MM_HINT_NTA);
-    _mm_prefetch(base + 8 * size_t(k) + kPanelAheadBytes + 64, _MM_HINT_NTA);
+    _mm_prefetch(base + 8 * size_t(k) + kBf16PanelAheadBytes, _MM_HINT_NTA);
+    _mm_prefetch(base + 8 * size_t(k) + kBf16PanelAheadBytes + 64, _MM_HINT_NTA);
     const __m256 xe = _mm256_loadu_ps(xs + k), xo = _mm256_loadu_ps(xs + k + 8);
     const uint16_t* q = p + 4 * size_t(k);
     for (int j = 0; j < 4; ++j) {
@@ -94,6 +90,20 @@ void gemv_bf16_panels_many(const GemvOut* outs, int count, int K, const float* x
   for (int i = 0; i < count; ++i)
     LR_CHECK(bf16_panels_fit(outs[i].N, K), "bf16 panels: ", outs[i].N, " x ", K,
              " is not 4 x 16 aligned");
+  if (M >= 2 && cpu_path() >= CpuPath::Avx512) {
+    // A decode batch: each panel chunk loaded and widened once for all rows, two rows per
+    // 16-lane FMA; bit-identical to the one-row kernel per row (gemv_bf16_panels_avx512.h).
+    thread_local std::vector<float> xp;
+    if (xp.size() < bf16_pair_floats(M, K)) xp.resize(bf16_pair_floats(M, K));
+    split_pairs_even_odd(x, M, K, xp.data());
+    const float* xpp = xp.data();
+    auto rows = [&](const GemvOut& o, int n0, int n1) {
+      gemv_bf16_panel_rows_avx512(static_cast<const uint16_t*>(o.w), K, n0, n1, xpp, M, o.y, o.N,
+                                  o.bias, o.accumulate);
+    };
+    for_rows_of_outputs(outs, count, long(K) * M, size_t(K) * sizeof(uint16_t), rows);
+    return;
+  }
   // Grows once to the largest M*K seen; decoding then allocates nothing.
   thread_local std::vector<float> xs;
   if (xs.size() < size_t(M) * K) xs.resize(size_t(M) * K);
