@@ -70,7 +70,12 @@ TEST(Kernel, LinearBf16MatchesWidenedWeights) {
       }
 }
 
-TEST(Kernel, Bf16PanelsMatchRowMajorBitForBit) {
+// The panel GEMVs and GEMMs on every kernel path (the AVX-512 panel dots are meant to be
+// bit-identical to the AVX2 ones, so a server's batch equals a lone sequence).
+using PanelPath = CpuPathTest;
+LR_INSTANTIATE_CPU_PATHS(PanelPath);
+
+TEST_P(PanelPath, Bf16PanelsMatchRowMajorBitForBit) {
   for (int M : {1, 3, 40})
     for (int N : {4, 132, 1000})
       for (int K : {16, 48, 896}) {
@@ -98,7 +103,8 @@ TEST(Kernel, Bf16PanelsMatchRowMajorBitForBit) {
         std::vector<float> y(size_t(M) * N), yp(size_t(M) * N);
         linear_bf16(x.data(), M, K, Wb.data(), N, b.data(), y.data());
         linear_bf16_panels(x.data(), M, K, P.data(), N, b.data(), yp.data());
-        // The same products summed in the same order: identical, GEMV and sgemm paths alike.
+        // The same products summed in the same order: identical, GEMV and GEMM paths alike
+        // (the row-major GEMV has only the AVX2 loop: the panels' AVX-512 one matches it).
         EXPECT_EQ(y, yp) << M << " " << N << " " << K;
         if (M < kGemmMinRows) {  // accumulate adds onto y
           std::vector<float> acc = yp;
@@ -184,7 +190,7 @@ TEST(Kernel, QuantizeXI16MatchesNaive) {
   EXPECT_EQ(xs[1], 0.f);
 }
 
-TEST(Kernel, Q8PanelsMatchNaive) {
+TEST_P(PanelPath, Q8PanelsMatchNaive) {
   for (int M : {1, 3, kGemmMinRows, 19})
     for (int N : {4, 132, 1000})
       for (int K : {32, 96, 896}) {
@@ -231,6 +237,12 @@ TEST(Kernel, Q8PanelsMatchNaive) {
           }
         }
         EXPECT_LT(rel_err(y, ref), 1e-6) << M << " " << N << " " << K;
+        // Bit-identical to the AVX2 GEMV.
+        set_cpu_path(CpuPath::Avx2);
+        std::vector<float> y2(y.size());
+        linear_q8_panels(x.data(), M, K, P.data(), N, b.data(), y2.data());
+        set_cpu_path(GetParam());
+        EXPECT_EQ(y, y2) << M << " " << N << " " << K;
         // Against f32 x (gemv_q8's numerics) each output moves by at most what rounding x
         // can do: sum_k |w_k| * xs_b / 2 (plus float rounding).
         const auto ref32 = ref_linear(x, M, K, deq, N, b.data());
@@ -254,7 +266,7 @@ TEST(Kernel, Q8PanelsMatchNaive) {
   EXPECT_FALSE(q8_panels_fit(130, 64));
 }
 
-TEST(Kernel, PanelGemvOverSeveralMatricesMatchesOneByOne) {
+TEST_P(PanelPath, GemvOverSeveralMatricesMatchesOneByOne) {
   // q/k/v-like: one call over three matrices of the same K gives each output exactly what
   // its own call gives (bias, accumulate, M > 1 included), for both panel formats.
   const int K = 896;

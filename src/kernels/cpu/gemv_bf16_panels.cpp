@@ -7,6 +7,7 @@
 #include "core/dtype.h"
 #include "core/error.h"
 #include "kernels/cpu/gemv.h"
+#include "kernels/cpu/gemv_avx512.h"
 #include "kernels/cpu/gemv_bf16_panels_avx512.h"
 #include "kernels/cpu/gemv_rows.h"
 #include "kernels/cpu/simd.h"
@@ -110,13 +111,17 @@ void gemv_bf16_panels_many(const GemvOut* outs, int count, int K, const float* x
   for (int m = 0; m < M; ++m) split_even_odd(x + size_t(m) * K, K, xs.data() + size_t(m) * K);
   // A pointer, not the thread_local itself: inside the lambda a worker would name its own.
   const float* xsp = xs.data();
+  const bool wide = cpu_path() >= CpuPath::Avx512;
   auto rows = [&](const GemvOut& o, int n0, int n1) {
     const uint16_t* P = static_cast<const uint16_t*>(o.w);
     for (; n0 < n1; n0 += 4) {
       const uint16_t* p = P + size_t(n0) * K;  // panel n0 / 4 starts at row n0's offset
       for (int m = 0; m < M; ++m) {
         float s[4];
-        dot_panel(p, K, x + size_t(m) * K, xsp + size_t(m) * K, s);
+        if (wide)
+          gemv_panel_dot_bf16_avx512(p, K, xsp + size_t(m) * K, s);
+        else
+          dot_panel(p, K, x + size_t(m) * K, xsp + size_t(m) * K, s);
         store_rows(o.y + size_t(m) * o.N, n0, 4, s, o.bias, o.accumulate);
       }
     }

@@ -7,9 +7,11 @@
 #include <cstring>
 #include <vector>
 
+#include "core/cpu_features.h"
 #include "core/dtype.h"
 #include "core/error.h"
 #include "kernels/cpu/gemv.h"
+#include "kernels/cpu/gemv_avx512.h"
 #include "kernels/cpu/gemv_rows.h"
 #include "kernels/cpu/simd.h"
 
@@ -23,11 +25,6 @@ inline void block_scales(const uint8_t* blk, float s[4]) {
   std::memcpy(h, blk, sizeof h);  // the stream is bytes; memcpy is the aliasing-safe load
   for (int j = 0; j < 4; ++j) s[j] = bf16_to_f32(h[j]);
 }
-
-// Non-temporal prefetch 6 KB ahead (as the bf16 panels): a whole q8 model pass, same-process
-// A/B against T0 at 4 KB, median 11.5 -> 9.6 and 11.5 -> 10.4 ms (a plain sum of the same
-// bytes: 9.2, 8.7); 4 KB NTA gained only 4 %, 8 KB the same as 6, 12 KB less.
-constexpr int kAheadBytes = 6144;
 
 inline const uint8_t* panel_block(const uint8_t* P, int n, int b, int K) {
   return P + (size_t(n / 4) * size_t(K / kQ8Block) + size_t(b)) * kQ8PanelBlockBytes;
@@ -44,7 +41,7 @@ inline void dot_panel(const uint8_t* p, int nb, const int16_t* xq, const float* 
   for (int b = 0; b < nb; ++b) {
     const uint8_t* blk = p + size_t(b) * kQ8PanelBlockBytes;
     for (int off = 0; off < int(kQ8PanelBlockBytes); off += 64)
-      _mm_prefetch(reinterpret_cast<const char*>(blk) + kAheadBytes + off, _MM_HINT_NTA);
+      _mm_prefetch(reinterpret_cast<const char*>(blk) + kQ8PanelAheadBytes + off, _MM_HINT_NTA);
     // The 4 bf16 scales as f32: each 16-bit value becomes the high half of a 32-bit lane.
     const __m128 s4 = _mm_castsi128_ps(_mm_unpacklo_epi16(
         _mm_setzero_si128(), _mm_loadl_epi64(reinterpret_cast<const __m128i*>(blk))));
@@ -196,13 +193,17 @@ void gemv_q8_panels_many(const GemvOut* outs, int count, int K, const float* x, 
   // Pointers, not the thread_locals: inside the lambda a worker would name its own.
   const int16_t* xqp = xq.data();
   const float* xsp = xs.data();
+  const bool vnni = cpu_path() >= CpuPath::Avx512Bf16;
   auto rows = [&](const GemvOut& o, int n0, int n1) {
     const uint8_t* P = static_cast<const uint8_t*>(o.w);
     for (; n0 < n1; n0 += 4) {
       const uint8_t* p = panel_block(P, n0, 0, K);
       for (int m = 0; m < M; ++m) {
         float s[4];
-        dot_panel(p, nb, xqp + size_t(m) * K, xsp + size_t(m) * nb, s);
+        if (vnni)
+          gemv_panel_dot_q8_vnni(p, nb, xqp + size_t(m) * K, xsp + size_t(m) * nb, s);
+        else
+          dot_panel(p, nb, xqp + size_t(m) * K, xsp + size_t(m) * nb, s);
         store_rows(o.y + size_t(m) * o.N, n0, 4, s, o.bias, o.accumulate);
       }
     }

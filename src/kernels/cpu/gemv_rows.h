@@ -18,6 +18,10 @@ constexpr long kGemvParallelMinWork = 1L << 15;
 // same-process A/B against T0 at 4 KB (2 threads): median 19.2 -> 17.3 ms and 20.6 -> 19.4
 // in two phases of the VM; 2-4 KB NTA were slower, 8 KB the same.
 constexpr int kBf16PanelAheadBytes = 6144;
+// The q8 panel GEMVs, the same (a whole q8 model pass, same-process A/B against T0 at 4 KB:
+// median 11.5 -> 9.6 and 11.5 -> 10.4 ms, a plain sum of the same bytes 9.2 and 8.7; 4 KB
+// NTA gained only 4 %, 8 KB the same as 6, 12 KB less).
+constexpr int kQ8PanelAheadBytes = 6144;
 
 // Software-prefetch address for the row stream `row` (one of 4 consecutive rows of stride K),
 // `ahead` elements past k. Past the row's end it moves to the same stream of the next 4-row
