@@ -6,10 +6,14 @@
 #include <cblas.h>
 
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
 #include <random>
 #include <vector>
 
 #include "core/cpu_features.h"
+#include "core/dtype.h"
 #include "core/threads.h"
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/gemm.h"
@@ -118,10 +122,66 @@ void BM_gemv_q8_panels(benchmark::State& st) {
   st.SetBytesProcessed(int64_t(st.iterations()) * int64_t(p.size()));
 }
 
+// The panel GEMVs on one kernel path: range(0) format (0 bf16, 1 q8), N, K, M = 1, and
+// range(3) the path (0 avx2, 1 avx512, 2 avx512bf16; skipped where the CPU lacks it). Run
+// with --benchmark_enable_random_interleaving=true so the paths share the VM's drift.
+void BM_gemv_panels_path(benchmark::State& st) {
+  const int fmt = int(st.range(0)), N = int(st.range(1)), K = int(st.range(2));
+  const lr::CpuPath path = lr::CpuPath(st.range(3));
+  if (int(path) > int(lr::cpu_path_supported())) {
+    st.SkipWithError("this CPU lacks the kernel path");
+    return;
+  }
+  const lr::CpuPath saved = lr::cpu_path();
+  lr::set_cpu_path(path);
+  const auto Wc = weight_copies<float>(size_t(N) * K, 0);
+  std::vector<uint8_t> one;
+  if (fmt == 0) {
+    std::vector<uint16_t> b(Wc[0].size()), p(b.size());
+    for (size_t i = 0; i < b.size(); ++i) b[i] = lr::f32_to_bf16(Wc[0][i]);
+    lr::pack_bf16_panels(b.data(), N, K, p.data());
+    const auto* c = reinterpret_cast<const uint8_t*>(p.data());
+    one.assign(c, c + p.size() * sizeof(uint16_t));
+  } else {
+    std::vector<int8_t> q(Wc[0].size());
+    std::vector<float> sc(size_t(N) * lr::q8_blocks(K));
+    lr::quantize_q8(Wc[0].data(), N, K, q.data(), sc.data());
+    one.resize(lr::q8_panels_bytes(N, K));
+    lr::pack_q8_panels(q.data(), sc.data(), N, K, one.data());
+  }
+  // Copies 64-byte aligned, as the inference arena holds them (a std::vector's large
+  // buffer sits 16 bytes past a page, which splits every 64-byte load across two lines).
+  const size_t stride = (one.size() + 63) / 64 * 64, copies = kColdBytes / stride + 1;
+  std::unique_ptr<uint8_t, decltype(&std::free)> buf(
+      static_cast<uint8_t*>(std::aligned_alloc(64, stride * copies)), &std::free);
+  for (size_t c = 0; c < copies; ++c) std::memcpy(buf.get() + c * stride, one.data(), one.size());
+  std::vector<float> x(K, 0.5f), y(N);
+  size_t i = 0;
+  for (auto _ : st) {
+    const uint8_t* w = buf.get() + (i++ % copies) * stride;
+    if (fmt == 0)
+      lr::gemv_bf16_panels(reinterpret_cast<const uint16_t*>(w), N, K, nullptr, x.data(), 1,
+                           y.data());
+    else
+      lr::gemv_q8_panels(w, N, K, nullptr, x.data(), 1, y.data());
+    benchmark::DoNotOptimize(y.data());
+  }
+  lr::set_cpu_path(saved);
+  st.SetBytesProcessed(int64_t(st.iterations()) * int64_t(one.size()));
+}
+
 // Causal GQA attention at the Qwen2.5-0.5B head shape (14 q heads, 2 kv, d 64): range(0)
-// new queries at the end of a context of range(1) positions. Reports FLOP/s.
+// new queries at the end of a context of range(1) positions, on kernel path range(2) (as
+// BM_gemv_panels_path). Reports FLOP/s.
 void BM_attention(benchmark::State& st) {
   const int Tn = int(st.range(0)), ctx = int(st.range(1)), nq = 14, nkv = 2, d = 64;
+  const lr::CpuPath path = lr::CpuPath(st.range(2));
+  if (int(path) > int(lr::cpu_path_supported())) {
+    st.SkipWithError("this CPU lacks the kernel path");
+    return;
+  }
+  const lr::CpuPath saved = lr::cpu_path();
+  lr::set_cpu_path(path);
   // resize, not sized constructors: GCC 12 warns (free-nonheap-object) on the latter here
   std::vector<float> q, out, K, V;
   q.resize(size_t(Tn) * nq * d, 0.1f);
@@ -137,6 +197,7 @@ void BM_attention(benchmark::State& st) {
     lr::attention_causal(q.data(), Tn, pos.data(), K.data(), V.data(), cap, nq, nkv, d, out.data());
     benchmark::DoNotOptimize(out.data());
   }
+  lr::set_cpu_path(saved);
   st.counters["FLOPS"] = benchmark::Counter(4.0 * d * nq * pairs * double(st.iterations()),
                                             benchmark::Counter::kIsRate);
 }
@@ -265,7 +326,15 @@ BENCHMARK(BM_gemv_q8_panels)
     ->Args({896, 4864, 1})
     ->Args({151936, 896, 1})
     ->UseRealTime();
-BENCHMARK(BM_attention)->Args({1, 640})->Args({1, 4096})->Args({512, 512})->UseRealTime();
+BENCHMARK(BM_gemv_panels_path)
+    ->ArgsProduct({{0, 1}, {4864}, {896}, {0, 1, 2}})
+    ->ArgsProduct({{0, 1}, {896}, {4864}, {0, 1, 2}})
+    ->UseRealTime();
+BENCHMARK(BM_attention)
+    ->ArgsProduct({{1}, {640, 4096}, {0, 1}})
+    ->Args({512, 512, 0})
+    ->Args({512, 512, 1})
+    ->UseRealTime();
 BENCHMARK(BM_silu_mul)->Arg(512 * 4864)->UseRealTime();
 BENCHMARK(BM_linear_f32)
     ->ArgsProduct({{4864}, {896}, {4, 8, 16, 32, 128}})
