@@ -122,18 +122,32 @@ void BM_gemv_q8_panels(benchmark::State& st) {
   st.SetBytesProcessed(int64_t(st.iterations()) * int64_t(p.size()));
 }
 
+// Runs a benchmark on kernel path st.range(i) (0 avx2, 1 avx512, 2 avx512bf16) and restores
+// the path after; a path the CPU lacks is skipped by name.
+struct PathScope {
+  PathScope(benchmark::State& st, int i) {
+    const auto path = lr::CpuPath(st.range(i));
+    ok = int(path) <= int(lr::cpu_path_supported());
+    if (!ok) {
+      st.SkipWithError("this CPU lacks the kernel path");
+      return;
+    }
+    lr::set_cpu_path(path);
+  }
+  ~PathScope() { lr::set_cpu_path(saved); }
+  PathScope(const PathScope&) = delete;
+  PathScope& operator=(const PathScope&) = delete;
+  const lr::CpuPath saved = lr::cpu_path();
+  bool ok = false;
+};
+
 // The panel GEMVs on one kernel path: range(0) format (0 bf16, 1 q8), N, K, M = 1, and
 // range(3) the path (0 avx2, 1 avx512, 2 avx512bf16; skipped where the CPU lacks it). Run
 // with --benchmark_enable_random_interleaving=true so the paths share the VM's drift.
 void BM_gemv_panels_path(benchmark::State& st) {
   const int fmt = int(st.range(0)), N = int(st.range(1)), K = int(st.range(2));
-  const lr::CpuPath path = lr::CpuPath(st.range(3));
-  if (int(path) > int(lr::cpu_path_supported())) {
-    st.SkipWithError("this CPU lacks the kernel path");
-    return;
-  }
-  const lr::CpuPath saved = lr::cpu_path();
-  lr::set_cpu_path(path);
+  const PathScope path(st, 3);
+  if (!path.ok) return;
   const auto Wc = weight_copies<float>(size_t(N) * K, 0);
   std::vector<uint8_t> one;
   if (fmt == 0) {
@@ -166,7 +180,6 @@ void BM_gemv_panels_path(benchmark::State& st) {
       lr::gemv_q8_panels(w, N, K, nullptr, x.data(), 1, y.data());
     benchmark::DoNotOptimize(y.data());
   }
-  lr::set_cpu_path(saved);
   st.SetBytesProcessed(int64_t(st.iterations()) * int64_t(one.size()));
 }
 
@@ -175,13 +188,8 @@ void BM_gemv_panels_path(benchmark::State& st) {
 // BM_gemv_panels_path). Reports FLOP/s.
 void BM_attention(benchmark::State& st) {
   const int Tn = int(st.range(0)), ctx = int(st.range(1)), nq = 14, nkv = 2, d = 64;
-  const lr::CpuPath path = lr::CpuPath(st.range(2));
-  if (int(path) > int(lr::cpu_path_supported())) {
-    st.SkipWithError("this CPU lacks the kernel path");
-    return;
-  }
-  const lr::CpuPath saved = lr::cpu_path();
-  lr::set_cpu_path(path);
+  const PathScope path(st, 2);
+  if (!path.ok) return;
   // resize, not sized constructors: GCC 12 warns (free-nonheap-object) on the latter here
   std::vector<float> q, out, K, V;
   q.resize(size_t(Tn) * nq * d, 0.1f);
@@ -197,7 +205,6 @@ void BM_attention(benchmark::State& st) {
     lr::attention_causal(q.data(), Tn, pos.data(), K.data(), V.data(), cap, nq, nkv, d, out.data());
     benchmark::DoNotOptimize(out.data());
   }
-  lr::set_cpu_path(saved);
   st.counters["FLOPS"] = benchmark::Counter(4.0 * d * nq * pairs * double(st.iterations()),
                                             benchmark::Counter::kIsRate);
 }
@@ -245,13 +252,8 @@ void BM_linear_bf16(benchmark::State& st) {
 // (training input gradient dy W, W [K, N] here), 5 OpenBLAS dy W (its peer).
 void BM_gemm(benchmark::State& st) {
   const int N = int(st.range(0)), K = int(st.range(1)), variant = int(st.range(2)), M = 512;
-  const lr::CpuPath path = lr::CpuPath(st.range(3));
-  if (int(path) > int(lr::cpu_path_supported())) {
-    st.SkipWithError("this CPU lacks the kernel path");
-    return;
-  }
-  const lr::CpuPath saved = lr::cpu_path();
-  lr::set_cpu_path(path);
+  const PathScope path(st, 3);
+  if (!path.ok) return;
   std::vector<std::vector<float>> Wf;
   std::vector<std::vector<uint16_t>> Wp;
   if (variant == 0) {
@@ -295,7 +297,6 @@ void BM_gemm(benchmark::State& st) {
     }
     benchmark::DoNotOptimize(y.data());
   }
-  lr::set_cpu_path(saved);
   st.counters["FLOPS"] =
       benchmark::Counter(2.0 * M * N * K * double(st.iterations()), benchmark::Counter::kIsRate);
 }
