@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "kernels/cpu/linear.h"
 
 namespace lr {
 
@@ -398,8 +399,26 @@ void RoutedBatch::finish(Group& g, bool all_positions, size_t base) {
   }
   if (logits_.size() < base + size_t(M) * V) logits_.resize(base + size_t(M) * V);
   float* out = logits_.data() + base;
-  for (int o = 0; o < M; o += C)
-    runner_.final_logits(src + size_t(o) * H, std::min(C, M - o), out + size_t(o) * V);
+  if (!all_positions) {
+    // One row per sequence, each computed as that sequence alone computes its one row.
+    for (int o = 0; o < M; o += C)
+      runner_.final_logits(src + size_t(o) * H, std::min(C, M - o), out + size_t(o) * V,
+                           RowKernel::Gemv);
+  } else {
+    // Runs of consecutive parts that take the same kernel (as BlockRunner::run_block).
+    for (size_t i = 0; i < g.parts.size();) {
+      const RowKernel k = g.parts[i].n < kGemmMinRows ? RowKernel::Gemv : RowKernel::ByRows;
+      const int r0 = g.parts[i].off;
+      int r1 = r0;
+      for (; i < g.parts.size(); ++i) {
+        const int n = g.parts[i].n;
+        if ((n < kGemmMinRows ? RowKernel::Gemv : RowKernel::ByRows) != k) break;
+        r1 += n;
+      }
+      for (int o = r0; o < r1; o += C)
+        runner_.final_logits(src + size_t(o) * H, std::min(C, r1 - o), out + size_t(o) * V, k);
+    }
+  }
   for (size_t i = 0; i < g.parts.size(); ++i) {
     const Part& p = g.parts[i];
     logits_at_[size_t(p.row)] = all_positions ? std::pair{base + size_t(p.off) * V, size_t(p.n) * V}

@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "kernels/cpu/attention.h"
+#include "kernels/cpu/gemv.h"
 #include "kernels/cpu/linear.h"
 #include "kernels/cpu/rmsnorm.h"
 #include "kernels/cpu/swiglu.h"
@@ -83,37 +84,63 @@ const Linear& weight_of(const BlockWeights& b, Proj p) {
 
 }  // namespace
 
-void BlockRunner::project(int layer, Proj p, const float* x, int T, float* y, bool accumulate) {
-  apply_linear(weight_of(model_.weights.layers[layer], p), x, T, y, accumulate);
-  add_delta(layer, p, x, T, y);
+void BlockRunner::project(int layer, Proj p, const float* x, float* y, bool accumulate) {
+  const Linear& L = weight_of(model_.weights.layers[layer], p);
+  for (const RowRun& r : runs_) {
+    const float* xr = x + size_t(r.off) * L.cols;
+    float* yr = y + size_t(r.off) * L.rows;
+    apply_linear(L, xr, r.n, yr, accumulate, r.k);
+    add_delta(layer, p, xr, r.n, yr, r.k);
+  }
 }
 
-void BlockRunner::project_many(int layer, const Proj* ps, int count, const float* x, int T,
+void BlockRunner::project_many(int layer, const Proj* ps, int count, const float* x,
                                float* const* ys) {
   constexpr int kMax = 4;
   LR_CHECK(count <= kMax, "project_many: ", count, " projections");
   const Linear* Ls[kMax] = {};
   for (int i = 0; i < count; ++i) Ls[i] = &weight_of(model_.weights.layers[layer], ps[i]);
-  apply_linears(Ls, count, x, T, ys);
-  for (int i = 0; i < count; ++i) add_delta(layer, ps[i], x, T, ys[i]);
+  for (const RowRun& r : runs_) {
+    const float* xr = x + size_t(r.off) * Ls[0]->cols;
+    float* yr[kMax] = {};
+    for (int i = 0; i < count; ++i) yr[i] = ys[i] + size_t(r.off) * Ls[i]->rows;
+    apply_linears(Ls, count, xr, r.n, yr, r.k);
+    for (int i = 0; i < count; ++i) add_delta(layer, ps[i], xr, r.n, yr[i], r.k);
+  }
 }
 
-void BlockRunner::add_delta(int layer, Proj p, const float* x, int T, float* y) {
+void BlockRunner::add_delta(int layer, Proj p, const float* x, int T, float* y, RowKernel k) {
   if (!deltas_) return;
   const LowRankDelta& d = deltas_->at(layer, p);
   if (!d.active()) return;
   // Two thin products instead of a merged W + sBA, so the frozen weights stay shared.
   float* u = lora_u_.data();
-  linear_f32(x, T, d.in, d.A, d.rank, nullptr, u);
+  const bool gemv = k == RowKernel::Gemv;  // as apply_linear: the one-row kernel for any T
+  if (gemv)
+    gemv_f32(d.A, d.rank, d.in, nullptr, x, T, u);
+  else
+    linear_f32(x, T, d.in, d.A, d.rank, nullptr, u);
   for (size_t i = 0; i < size_t(T) * d.rank; ++i) u[i] *= d.scale;
-  linear_f32(u, T, d.rank, d.B, d.out, nullptr, y, /*accumulate=*/true);
+  if (gemv)
+    gemv_f32(d.B, d.out, d.rank, nullptr, u, T, y, /*accumulate=*/true);
+  else
+    linear_f32(u, T, d.rank, d.B, d.out, nullptr, y, /*accumulate=*/true);
 }
 
 void BlockRunner::attention_inputs(int l, const float* h, std::span<const KVSegment> segs,
                                    bool want_q, int* T_total) {
   const ModelConfig& c = model_.config;
   int T = 0;
-  for (const KVSegment& s : segs) T += s.T;
+  runs_.clear();
+  for (const KVSegment& s : segs) {
+    // A segment's rows take the kernel a call of their own would take.
+    const RowKernel k = s.T < kGemmMinRows ? RowKernel::Gemv : RowKernel::ByRows;
+    if (!runs_.empty() && runs_.back().k == k)
+      runs_.back().n += s.T;
+    else
+      runs_.push_back(RowRun{T, s.T, k});
+    T += s.T;
+  }
   *T_total = T;
   LR_CHECK(T <= max_chunk_, "block ", l, ": ", T, " rows > max_chunk ", max_chunk_);
   // One segment (the unbatched path) uses its positions as they are.
@@ -128,12 +155,12 @@ void BlockRunner::attention_inputs(int l, const float* h, std::span<const KVSegm
   if (want_q) {
     const Proj ps[] = {Proj::Q, Proj::K, Proj::V};
     float* const ys[] = {q_.data(), k_.data(), v_.data()};
-    project_many(l, ps, 3, norm_.data(), T, ys);
+    project_many(l, ps, 3, norm_.data(), ys);
     rope_apply(q_.data(), T, c.q_dim(), c.n_heads, c.head_dim, pos, rope_);
   } else {
     const Proj ps[] = {Proj::K, Proj::V};
     float* const ys[] = {k_.data(), v_.data()};
-    project_many(l, ps, 2, norm_.data(), T, ys);
+    project_many(l, ps, 2, norm_.data(), ys);
   }
   rope_apply(k_.data(), T, kvd, c.n_kv_heads, c.head_dim, pos, rope_);
   int row = 0;
@@ -172,22 +199,22 @@ void BlockRunner::run_block(int l, float* h, std::span<const KVSegment> segs) {
                      att_.data() + size_t(row) * qd);
     row += s.T;
   }
-  project(l, Proj::O, att_.data(), T, h, /*accumulate=*/true);
+  project(l, Proj::O, att_.data(), h, /*accumulate=*/true);
 
   // MLP half: h += down(silu(gate(m)) * up(m)).
   rmsnorm(h, b.ln_post.data(), norm_.data(), T, H, c.rms_eps);
   const Proj ps[] = {Proj::Gate, Proj::Up};
   float* const ys[] = {gate_.data(), up_.data()};
-  project_many(l, ps, 2, norm_.data(), T, ys);
+  project_many(l, ps, 2, norm_.data(), ys);
   silu_mul(gate_.data(), up_.data(), gate_.data(), size_t(T) * c.intermediate);
-  project(l, Proj::Down, gate_.data(), T, h, /*accumulate=*/true);
+  project(l, Proj::Down, gate_.data(), h, /*accumulate=*/true);
 }
 
-void BlockRunner::final_logits(const float* hidden, int T, float* logits) {
+void BlockRunner::final_logits(const float* hidden, int T, float* logits, RowKernel k) {
   const ModelConfig& c = model_.config;
   LR_CHECK(T <= max_chunk_, "final_logits: ", T, " rows > max_chunk ", max_chunk_);
   rmsnorm(hidden, model_.weights.norm.data(), norm_.data(), T, c.hidden, c.rms_eps);
-  apply_linear(model_.weights.head(), norm_.data(), T, logits);
+  apply_linear(model_.weights.head(), norm_.data(), T, logits, false, k);
 }
 
 }  // namespace lr

@@ -86,8 +86,22 @@ GemmWeights gemm_weights_of(const Linear& L) {
 
 }  // namespace
 
-void apply_linear(const Linear& L, const float* x, int M, float* y, bool accumulate) {
+void apply_linear(const Linear& L, const float* x, int M, float* y, bool accumulate, RowKernel k) {
   const float* b = L.bias.empty() ? nullptr : L.bias.data();
+  if (k == RowKernel::Gemv && M >= kGemmMinRows) {
+    // What linear_* call below kGemmMinRows rows, for any M.
+    if (L.dtype == WeightsDType::F32)
+      gemv_f32(L.w.data(), L.rows, L.cols, b, x, M, y, accumulate);
+    else if (L.bf16_panels())
+      gemv_bf16_panels(L.bf16_panel.data(), L.rows, L.cols, b, x, M, y, accumulate);
+    else if (L.dtype == WeightsDType::BF16)
+      gemv_bf16(L.w_bf16.data(), L.rows, L.cols, b, x, M, y, accumulate);
+    else if (L.q8_panels())
+      gemv_q8_panels(L.q8_panel.data(), L.rows, L.cols, b, x, M, y, accumulate);
+    else
+      gemv_q8(L.w_q8.data(), L.q8_scale.data(), L.rows, L.cols, b, x, M, y, accumulate);
+    return;
+  }
   if (L.dtype == WeightsDType::F32)
     linear_f32(x, M, L.cols, L.w.data(), L.rows, b, y, accumulate);
   else if (L.bf16_panels())
@@ -100,7 +114,8 @@ void apply_linear(const Linear& L, const float* x, int M, float* y, bool accumul
     linear_q8(x, M, L.cols, L.w_q8.data(), L.q8_scale.data(), L.rows, b, y, accumulate);
 }
 
-void apply_linears(const Linear* const* Ls, int count, const float* x, int M, float* const* ys) {
+void apply_linears(const Linear* const* Ls, int count, const float* x, int M, float* const* ys,
+                   RowKernel k) {
   constexpr int kMax = 8;
   LR_CHECK(count > 0 && count <= kMax, "apply_linears: ", count, " projections");
   for (int i = 0; i < count; ++i)
@@ -108,7 +123,7 @@ void apply_linears(const Linear* const* Ls, int count, const float* x, int M, fl
              " inputs, not ", Ls[0]->cols);
   const float* bias[kMax];
   for (int i = 0; i < count; ++i) bias[i] = Ls[i]->bias.empty() ? nullptr : Ls[i]->bias.data();
-  if (M < kGemmMinRows) {
+  if (M < kGemmMinRows || k == RowKernel::Gemv) {
     // Decode: one GEMV call for all of them where they share a panel format (x prepared
     // once, one parallel call instead of count).
     bool bf16 = true, q8 = true;
@@ -126,7 +141,7 @@ void apply_linears(const Linear* const* Ls, int count, const float* x, int M, fl
     else if (q8)
       gemv_q8_panels_many(outs, count, Ls[0]->cols, x, M);
     else
-      for (int i = 0; i < count; ++i) apply_linear(*Ls[i], x, M, ys[i]);
+      for (int i = 0; i < count; ++i) apply_linear(*Ls[i], x, M, ys[i], false, RowKernel::Gemv);
     return;
   }
   GemmOut outs[kMax];

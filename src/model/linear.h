@@ -39,12 +39,22 @@ struct Linear {
   void pack_decode_panels();
 };
 
+// The kernel a projection of M rows takes. ByRows: the GEMV below kGemmMinRows rows, the
+// GEMM from there (kernels/cpu/linear.h). Gemv: the GEMV whatever M, so that each row gets
+// exactly what a call of its own would give it: the rows of a batched decode step (or of
+// short prefills stacked together) are each computed as their sequence alone computes
+// them, even where the GEMM's numerics differ (it rounds x to bf16 on avx512bf16).
+enum class RowKernel { ByRows, Gemv };
+
 // y [M, rows] (+)= x [M, cols] W^T + b. The single place a projection is applied.
 // Not inside a parallel region.
-void apply_linear(const Linear& L, const float* x, int M, float* y, bool accumulate = false);
+void apply_linear(const Linear& L, const float* x, int M, float* y, bool accumulate = false,
+                  RowKernel k = RowKernel::ByRows);
 
 // ys[i] = x Ls[i]^T + b_i for count (<= 8) projections of the same x (equal cols): for
-// M >= kGemmMinRows one GEMM packs x once for all (q/k/v, gate/up), else one GEMV each.
-void apply_linears(const Linear* const* Ls, int count, const float* x, int M, float* const* ys);
+// M >= kGemmMinRows (ByRows) one GEMM packs x once for all (q/k/v, gate/up), else one GEMV
+// each.
+void apply_linears(const Linear* const* Ls, int count, const float* x, int M, float* const* ys,
+                   RowKernel k = RowKernel::ByRows);
 
 }  // namespace lr
