@@ -1,24 +1,41 @@
-// Measures a running `layerroute serve` (see bench/serve_bench.sh): for each concurrency c,
-// c streams of /v1/completions at once, each generating exactly `tokens` tokens (greedy,
-// a stop id ends a stream early and is reported). Prints one JSON line per concurrency:
-// aggregate generated tok/s, mean time to first token, aggregate decode tok/s (tokens after
-// the first over the time after each stream's first token), and the routing the server
-// reported.
-//   node serve_bench.mjs URL TOKENS C1,C2,...
-const [url, tokensArg, levelsArg] = process.argv.slice(2);
-const tokens = Number(tokensArg || 32);
-const levels = (levelsArg || '1,4,8').split(',').map(Number);
+// Measures one running `layerroute serve` (see bench/serve_bench.sh), all blocks open vs
+// routed, in the same process: at each concurrency c, rounds of c streams of
+// /v1/completions at once, each generating `tokens` tokens (greedy); each round runs the
+// batch twice, once with every block open and once routed (the per-request override
+// `"layerroute": {"gates": ...}`), the order alternating between rounds, so both gate
+// settings see the same phase of the machine. Prints a Markdown table (or JSON lines with
+// --json) with the median over rounds of:
+//   decode tok/s   sum over streams of (tokens after the first) / (first to last token time)
+//   e2e tok/s      all generated tokens / the batch's wall time (prefill included)
+//   TTFT ms        median over the batch's streams
+//   realised saving  1 - routed decode time / open decode time per token, from the two
+//                  batches of one round (median over rounds), against the
+//                  `layerroute.predicted_saving_pct` the routed responses report.
+//   node serve_bench.mjs URL --routed GATES [--tokens 64] [--levels 1,4,8] [--rounds 3] [--json]
+const args = process.argv.slice(2);
+const url = args[0];
+const opt = { routed: 'router', tokens: 64, levels: '1,4,8', rounds: 3, json: false };
+for (let i = 1; i < args.length; ++i) {
+  const k = args[i].replace(/^--/, '');
+  if (k === 'json') opt.json = true;
+  else opt[k] = args[++i];
+}
+const tokens = Number(opt.tokens);
+const levels = String(opt.levels).split(',').map(Number);
+const rounds = Number(opt.rounds);
 
-async function stream(i) {
+async function stream(i, gates) {
   const t0 = performance.now();
   const r = await fetch(url + '/v1/completions', {
     method: 'POST', headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify({ prompt: `Benchmark stream ${i}: the history of computing began`,
-      max_tokens: tokens, temperature: 0, stream: true, stream_options: { include_usage: true } }),
+      max_tokens: tokens, temperature: 0, stream: true, stream_options: { include_usage: true },
+      layerroute: { gates } }),
   });
+  if (!r.ok) throw new Error(`HTTP ${r.status}: ${await r.text()}`);
   const reader = r.body.getReader();
   const dec = new TextDecoder();
-  let buf = '', first = null, usage = null, lr = null;
+  let buf = '', first = null, last = null, usage = null, lr = null;
   for (;;) {
     const { value, done } = await reader.read();
     if (done) break;
@@ -29,25 +46,76 @@ async function stream(i) {
       buf = buf.slice(k + 2);
       if (!ev.startsWith('data: ') || ev === 'data: [DONE]') continue;
       const j = JSON.parse(ev.slice(6));
-      if (first === null && j.choices.length) first = performance.now();
+      // A chunk with text is a token arriving (a token may also decode to no text yet).
+      if (j.choices.length && j.choices[0].text) {
+        last = performance.now();
+        if (first === null) first = last;
+      }
       if (j.usage) { usage = j.usage; lr = j.layerroute; }
     }
   }
-  return { t0, first, end: performance.now(), n: usage.completion_tokens, lr };
+  return { t0, first, last, end: performance.now(), n: usage.completion_tokens, lr };
 }
 
-for (const c of levels) {
-  await stream(-1);  // warm-up
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+async function batch(c, gates) {
   const t0 = performance.now();
-  const res = await Promise.all(Array.from({ length: c }, (_, i) => stream(i)));
+  const res = await Promise.all(Array.from({ length: c }, (_, i) => stream(i, gates)));
   const wall = (performance.now() - t0) / 1000;
   const n = res.reduce((a, r) => a + r.n, 0);
-  const ttft = res.reduce((a, r) => a + (r.first - r.t0), 0) / c / 1000;
-  const decodeSpan = (Math.max(...res.map((r) => r.end)) - Math.min(...res.map((r) => r.first))) / 1000;
-  console.log(JSON.stringify({
-    concurrency: c, tokens: n, short_streams: res.filter((r) => r.n < tokens).length,
-    aggregate_tok_s: n / wall, ttft_s: ttft, decode_tok_s: (n - c) / decodeSpan,
-    blocks_run: res[0].lr.blocks_run, blocks: res[0].lr.blocks,
-    predicted_saving_pct: res[0].lr.predicted_saving_pct,
-  }));
+  // Each stream's decode rate: tokens after its first over the time from its first to its
+  // last token (the text of the last chunks may arrive together: the span still covers
+  // every decode step after the first token).
+  const decode = res.reduce((a, r) => a + (r.n - 1) / ((r.last - r.first) / 1000), 0);
+  return {
+    e2e: n / wall, decode, ttft: median(res.map((r) => (r.first - r.t0))),
+    short: res.filter((r) => r.n < tokens).length, lr: res[0].lr,
+  };
+}
+
+const rows = [];
+for (const c of levels) {
+  await batch(1, 'open');  // warm-up
+  const open = [], routed = [], saving = [];
+  for (let r = 0; r < rounds; ++r) {
+    let o, ro;
+    if (r % 2 === 0) { o = await batch(c, 'open'); ro = await batch(c, opt.routed); }
+    else { ro = await batch(c, opt.routed); o = await batch(c, 'open'); }
+    open.push(o); routed.push(ro);
+    saving.push(100 * (1 - o.decode / ro.decode));  // time per token: 1 / rate
+  }
+  const pick = (xs, f) => median(xs.map(f));
+  const row = {
+    streams: c, tokens, rounds,
+    open_decode_tok_s: pick(open, (x) => x.decode), routed_decode_tok_s: pick(routed, (x) => x.decode),
+    open_e2e_tok_s: pick(open, (x) => x.e2e), routed_e2e_tok_s: pick(routed, (x) => x.e2e),
+    open_ttft_ms: pick(open, (x) => x.ttft), routed_ttft_ms: pick(routed, (x) => x.ttft),
+    blocks_run: routed[0].lr.blocks_run, blocks: routed[0].lr.blocks,
+    predicted_saving_pct: routed[0].lr.predicted_saving_pct,
+    realised_saving_pct: median(saving), realised_saving_rounds: saving,
+    short_streams: [...open, ...routed].reduce((a, x) => a + x.short, 0),
+  };
+  row.realised_over_predicted = row.realised_saving_pct / row.predicted_saving_pct;
+  rows.push(row);
+  if (opt.json) console.log(JSON.stringify(row));
+}
+
+if (!opt.json) {
+  const one = rows.find((r) => r.streams === 1);
+  const f = (x, d = 1) => x.toFixed(d);
+  console.log('| streams | decode tok/s open / routed | × 1 stream (open / routed) | e2e tok/s open / routed | TTFT ms open / routed | blocks run | predicted saving % | realised saving % (rounds) | realised / predicted |');
+  console.log('|---|---|---|---|---|---|---|---|---|');
+  for (const r of rows) {
+    const x = one ? `${f(r.open_decode_tok_s / one.open_decode_tok_s, 2)} / ${f(r.routed_decode_tok_s / one.routed_decode_tok_s, 2)}` : '-';
+    console.log(`| ${r.streams} | ${f(r.open_decode_tok_s)} / ${f(r.routed_decode_tok_s)} | ${x} | ` +
+      `${f(r.open_e2e_tok_s)} / ${f(r.routed_e2e_tok_s)} | ${f(r.open_ttft_ms, 0)} / ${f(r.routed_ttft_ms, 0)} | ` +
+      `${r.blocks_run}/${r.blocks} | ${f(r.predicted_saving_pct)} | ${f(r.realised_saving_pct)} ` +
+      `(${r.realised_saving_rounds.map((s) => f(s)).join(', ')}) | ${f(r.realised_over_predicted, 2)} |` +
+      (r.short_streams ? ` (${r.short_streams} streams stopped early)` : ''));
+  }
 }
