@@ -37,14 +37,14 @@ void print_limits(const eval::BenchLimits& l) {
   std::cout << " GFLOP/s\n";
   std::cout << "our GEMM (" << l.gemm_kernel
             << ", bf16 weights, same shape): " << l.gemm_flop_s / 1e9
-            << " GFLOP/s = " << pct(l.gemm_flop_s / l.prefill_peak_flop_s(true)) << " of the "
-            << l.prefill_peak_name(true) << " peak\n";
+            << " GFLOP/s = " << pct(l.gemm_flop_s / l.prefill_peak_flop_s(WeightsDType::BF16))
+            << " of the " << l.prefill_peak_name(WeightsDType::BF16) << " peak\n";
 }
 
 void print_inference(const eval::InferenceBench& b, const eval::BenchLimits& l, bool peak_rss_reset,
-                     bool bf16_weights) {
+                     WeightsDType weights) {
   const double gemm = l.sgemm_flop_s, bw = l.mem_read_bytes_s;
-  const double peak = l.prefill_peak_flop_s(bf16_weights);
+  const double peak = l.prefill_peak_flop_s(weights);
   const int L = b.n_layers;
   for (const eval::PrefillFigure& p : b.figures.prefill) {
     std::cout << "prefill " << p.tokens << " tokens: " << p.tok_s() << " tok/s, "
@@ -53,7 +53,7 @@ void print_inference(const eval::InferenceBench& b, const eval::BenchLimits& l, 
     if (b.routed) std::cout << ", blocks run " << p.blocks_run << "/" << L;
     std::cout << "\n    " << pct(p.flop_s() / p.sgemm_beside) << " of the sgemm just before it ("
               << p.sgemm_beside / 1e9 << " GFLOP/s), " << pct(p.flop_s() / peak) << " of the "
-              << l.prefill_peak_name(bf16_weights) << " peak\n";
+              << l.prefill_peak_name(weights) << " peak\n";
   }
   const eval::DecodeFigure& d = b.figures.decode;
   std::cout << "decode " << b.decode_tokens << " tokens after a " << b.decode_prompt
@@ -136,13 +136,14 @@ void register_bench(CLI::App& app) {
          r.load_s = load_t.seconds();
          r.model_dir = m.model;
          r.weights_dtype = weights_dtype_name(wdt);
+         r.weights = wdt;
          const ModelConfig& c = model.config;
          const std::unique_ptr<RouteSetup> route = make_route_setup(route_opts, model, m.model);
          if (route) std::cout << route->describe() << "\n";
          std::cout << "model " << m.model << " (" << c.n_layers << " blocks, hidden " << c.hidden
                    << ", vocab " << c.vocab << "), weights " << r.weights_dtype << "\n";
          r.inference = eval::measure_inference(model, route.get(), inf, probes);
-         print_inference(r.inference, r.limits, probes.peak_rss_reset(), wdt == WeightsDType::BF16);
+         print_inference(r.inference, r.limits, probes.peak_rss_reset(), wdt);
 
          if (!no_train) {
            r.with_training = true;

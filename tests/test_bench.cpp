@@ -68,6 +68,7 @@ BenchResult sample_result(bool routed, bool closes, bool training) {
   r.env = Json{{"OMP_WAIT_POLICY", "PASSIVE"}};
   r.model_dir = "/m";
   r.weights_dtype = "bf16";
+  r.weights = WeightsDType::BF16;
   r.load_s = 0.25;
   InferenceBench& b = r.inference;
   b.n_layers = 4;
@@ -132,6 +133,27 @@ TEST(EvalBenchJson, KeysInOrderForAPlainRun) {
   EXPECT_EQ(j["training"]["4x128"]["tok_s"], 7);
   EXPECT_EQ(j["env"]["OMP_WAIT_POLICY"], "PASSIVE");
   EXPECT_FALSE(bench_json(sample_result(false, false, false)).contains("training"));
+}
+
+// A prefill's share is against the loop its GEMM runs: q8 weights take the bf16 kernel
+// where the CPU has BF16, f32 weights never do.
+TEST(EvalBenchJson, PrefillPeakFollowsTheKernelTheWeightsTake) {
+  BenchLimits l;
+  l.peak_fma_avx2_flop_s = 100, l.peak_fma_avx512_flop_s = 200, l.peak_bf16_flop_s = 400;
+  l.path = CpuPath::Avx512Bf16;
+  EXPECT_EQ(l.prefill_peak_flop_s(WeightsDType::BF16), 400);
+  EXPECT_EQ(l.prefill_peak_flop_s(WeightsDType::Q8), 400);
+  EXPECT_EQ(l.prefill_peak_flop_s(WeightsDType::F32), 200);
+  EXPECT_STREQ(l.prefill_peak_name(WeightsDType::Q8), "bf16 dot (vdpbf16ps)");
+  l.path = CpuPath::Avx512;
+  EXPECT_EQ(l.prefill_peak_flop_s(WeightsDType::Q8), 200);
+  l.path = CpuPath::Avx2;
+  EXPECT_EQ(l.prefill_peak_flop_s(WeightsDType::BF16), 100);
+  auto r = sample_result(false, false, false);
+  r.weights_dtype = "q8", r.weights = WeightsDType::Q8;
+  EXPECT_EQ(bench_json(r)["prefill_128_peak"], "bf16 dot (vdpbf16ps)");
+  r.weights_dtype = "f32", r.weights = WeightsDType::F32;
+  EXPECT_EQ(bench_json(r)["prefill_128_peak"], "fp32 FMA avx512");
 }
 
 TEST(EvalBenchJson, FiguresFollowFromTheStruct) {

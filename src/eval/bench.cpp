@@ -134,15 +134,16 @@ std::array<DecodeFigure, 2> measure_decode_round(ModelSession* const* ss, int si
 
 namespace {
 
-PeakLoop prefill_loop(CpuPath p, bool bf16_weights) {
-  if (bf16_weights && p >= CpuPath::Avx512Bf16) return PeakLoop::Bf16Dot;
+PeakLoop prefill_loop(CpuPath p, WeightsDType w) {
+  // gemm.cpp: bf16 and q8 weights take the bf16 kernel where the CPU has BF16.
+  if (w != WeightsDType::F32 && p >= CpuPath::Avx512Bf16) return PeakLoop::Bf16Dot;
   return p >= CpuPath::Avx512 ? PeakLoop::FmaAvx512 : PeakLoop::FmaAvx2;
 }
 
 }  // namespace
 
-double BenchLimits::prefill_peak_flop_s(bool bf16_weights) const {
-  switch (prefill_loop(path, bf16_weights)) {
+double BenchLimits::prefill_peak_flop_s(WeightsDType weights) const {
+  switch (prefill_loop(path, weights)) {
     case PeakLoop::Bf16Dot:
       return peak_bf16_flop_s;
     case PeakLoop::FmaAvx512:
@@ -153,8 +154,8 @@ double BenchLimits::prefill_peak_flop_s(bool bf16_weights) const {
   return 0;
 }
 
-const char* BenchLimits::prefill_peak_name(bool bf16_weights) const {
-  return peak_loop_name(prefill_loop(path, bf16_weights));
+const char* BenchLimits::prefill_peak_name(WeightsDType weights) const {
+  return peak_loop_name(prefill_loop(path, weights));
 }
 
 BenchProbes::BenchProbes() {

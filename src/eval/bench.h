@@ -18,23 +18,25 @@
 #include "eval/machine_limits.h"
 #include "eval/model_session.h"
 #include "io/json.h"
+#include "model/linear.h"
 
 namespace lr::eval {
 
 struct BenchLimits {
   int threads = 0;
-  double mem_read_bytes_s = 0;  // a sum over 1 GiB, best of 3
-  double sgemm_flop_s = 0;      // SgemmProbe: M = 512, 896 -> 4864, best of 4
-  std::string cpu;              // cpu_path_summary(): the kernel path, the CPU, its flags
+  double mem_read_bytes_s = 0;   // a sum over 1 GiB, best of 3
+  double sgemm_flop_s = 0;       // SgemmProbe: M = 512, 896 -> 4864, best of 4
+  std::string cpu;               // cpu_path_summary(): the kernel path, the CPU, its flags
   CpuPath path = CpuPath::Avx2;  // the kernel path the figures ran on
   // Register-only peaks (kernels/cpu/peak_probe.h); 0 where the CPU lacks the loop.
   double peak_fma_avx2_flop_s = 0, peak_fma_avx512_flop_s = 0, peak_bf16_flop_s = 0;
   double gemm_flop_s = 0;  // GemmProbe: our GEMM, bf16 panels, same shape as the sgemm
   std::string gemm_kernel;
   // The peak of the loop the prefill GEMM of these weights runs on this path: the bf16
-  // dot for bf16 weights on avx512bf16, else the path's fp32 FMA; and its name.
-  double prefill_peak_flop_s(bool bf16_weights) const;
-  const char* prefill_peak_name(bool bf16_weights) const;
+  // dot where the weights are multiplied in bf16 (bf16 and q8 weights on avx512bf16),
+  // else the path's fp32 FMA; and its name.
+  double prefill_peak_flop_s(WeightsDType weights) const;
+  const char* prefill_peak_name(WeightsDType weights) const;
 };
 
 // Measures the limits once, then keeps the probes that measure them again beside each figure
@@ -129,6 +131,7 @@ struct BenchResult {
   BenchLimits limits;
   Json env;  // the threading variables this process runs under
   std::string model_dir, weights_dtype;
+  WeightsDType weights = WeightsDType::F32;  // weights_dtype, for the peak a prefill ran on
   double load_s = 0;
   InferenceBench inference;
   bool with_training = false;

@@ -28,9 +28,8 @@ Json bench_json(const BenchResult& r) {
     out[key + "_share_of_sgemm"] = p.flop_s() / gemm;
     out[key + "_sgemm_beside_gflop_s"] = p.sgemm_beside / 1e9;
     out[key + "_share_of_sgemm_beside"] = p.flop_s() / p.sgemm_beside;
-    const bool bf16 = r.weights_dtype == "bf16";
-    out[key + "_share_of_peak"] = p.flop_s() / lim.prefill_peak_flop_s(bf16);
-    out[key + "_peak"] = lim.prefill_peak_name(bf16);
+    out[key + "_share_of_peak"] = p.flop_s() / lim.prefill_peak_flop_s(r.weights);
+    out[key + "_peak"] = lim.prefill_peak_name(r.weights);
   }
   const DecodeFigure& d = b.figures.decode;
   out["decode_tok_s"] = d.tok_s;
