@@ -1,20 +1,21 @@
 // Measures one running `layerroute serve` (see bench/serve_bench.sh), all blocks open vs
-// routed, in the same process: at each concurrency c, rounds of c streams of
-// /v1/completions at once, each generating `tokens` tokens (greedy); each round runs the
+// routed, in the same process: a batch is c concurrent streams of /v1/completions (c one
+// of the levels), each generating `tokens` tokens (greedy); each round runs every level's
 // batch twice, once with every block open and once routed (the per-request override
-// `"layerroute": {"gates": ...}`), the order alternating between rounds, so both gate
-// settings see the same phase of the machine. Prints a Markdown table (or JSON lines with
+// `"layerroute": {"gates": ...}`), the order alternating, so both gate settings (and all
+// levels) see the same phases of the machine. Prints a Markdown table (or JSON lines with
 // --json) with the median over rounds of:
 //   decode tok/s   sum over streams of (tokens after the first) / (first to last token time)
+//   × 1 stream     decode tok/s over the one-stream batch's of the same round
 //   e2e tok/s      all generated tokens / the batch's wall time (prefill included)
 //   TTFT ms        median over the batch's streams
 //   realised saving  1 - routed decode time / open decode time per token, from the two
 //                  batches of one round (median over rounds), against the
 //                  `layerroute.predicted_saving_pct` the routed responses report.
-//   node serve_bench.mjs URL --routed GATES [--tokens 64] [--levels 1,4,8] [--rounds 3] [--json]
+//   node serve_bench.mjs URL --routed GATES [--tokens 64] [--levels 1,4,8] [--rounds 5] [--json]
 const args = process.argv.slice(2);
 const url = args[0];
-const opt = { routed: 'router', tokens: 64, levels: '1,4,8', rounds: 3, json: false };
+const opt = { routed: 'router', tokens: 64, levels: '1,4,8', rounds: 5, json: false };
 for (let i = 1; i < args.length; ++i) {
   const k = args[i].replace(/^--/, '');
   if (k === 'json') opt.json = true;
@@ -78,21 +79,32 @@ async function batch(c, gates) {
   };
 }
 
-const rows = [];
-for (const c of levels) {
-  await batch(1, 'open');  // warm-up
-  const open = [], routed = [], saving = [];
-  for (let r = 0; r < rounds; ++r) {
+// Rounds outermost: each round runs every level (open and routed, in alternating order), so
+// the levels, too, are measured in the same phases and the scaling over one stream is taken
+// within a round.
+await batch(1, 'open');  // warm-up
+const runs = levels.map(() => ({ open: [], routed: [], saving: [] }));
+for (let r = 0; r < rounds; ++r) {
+  for (let li = 0; li < levels.length; ++li) {
+    const c = levels[li], run = runs[li];
     let o, ro;
-    if (r % 2 === 0) { o = await batch(c, 'open'); ro = await batch(c, opt.routed); }
+    if ((r + li) % 2 === 0) { o = await batch(c, 'open'); ro = await batch(c, opt.routed); }
     else { ro = await batch(c, opt.routed); o = await batch(c, 'open'); }
-    open.push(o); routed.push(ro);
-    saving.push(100 * (1 - o.decode / ro.decode));  // time per token: 1 / rate
+    run.open.push(o); run.routed.push(ro);
+    run.saving.push(100 * (1 - o.decode / ro.decode));  // time per token: 1 / rate
   }
+}
+const li1 = levels.indexOf(1);
+const rows = levels.map((c, li) => {
+  const { open, routed, saving } = runs[li];
   const pick = (xs, f) => median(xs.map(f));
+  // Decode rate over one stream's in the same round.
+  const scale = (g) => li1 < 0 ? null
+    : median(runs[li][g].map((x, r) => x.decode / runs[li1][g][r].decode));
   const row = {
     streams: c, tokens, rounds,
     open_decode_tok_s: pick(open, (x) => x.decode), routed_decode_tok_s: pick(routed, (x) => x.decode),
+    open_x_one_stream: scale('open'), routed_x_one_stream: scale('routed'),
     open_e2e_tok_s: pick(open, (x) => x.e2e), routed_e2e_tok_s: pick(routed, (x) => x.e2e),
     open_ttft_ms: pick(open, (x) => x.ttft), routed_ttft_ms: pick(routed, (x) => x.ttft),
     blocks_run: routed[0].lr.blocks_run, blocks: routed[0].lr.blocks,
@@ -101,17 +113,16 @@ for (const c of levels) {
     short_streams: [...open, ...routed].reduce((a, x) => a + x.short, 0),
   };
   row.realised_over_predicted = row.realised_saving_pct / row.predicted_saving_pct;
-  rows.push(row);
   if (opt.json) console.log(JSON.stringify(row));
-}
+  return row;
+});
 
 if (!opt.json) {
-  const one = rows.find((r) => r.streams === 1);
   const f = (x, d = 1) => x.toFixed(d);
   console.log('| streams | decode tok/s open / routed | × 1 stream (open / routed) | e2e tok/s open / routed | TTFT ms open / routed | blocks run | predicted saving % | realised saving % (rounds) | realised / predicted |');
   console.log('|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
-    const x = one ? `${f(r.open_decode_tok_s / one.open_decode_tok_s, 2)} / ${f(r.routed_decode_tok_s / one.routed_decode_tok_s, 2)}` : '-';
+    const x = r.open_x_one_stream === null ? '-' : `${f(r.open_x_one_stream, 2)} / ${f(r.routed_x_one_stream, 2)}`;
     console.log(`| ${r.streams} | ${f(r.open_decode_tok_s)} / ${f(r.routed_decode_tok_s)} | ${x} | ` +
       `${f(r.open_e2e_tok_s)} / ${f(r.routed_e2e_tok_s)} | ${f(r.open_ttft_ms, 0)} / ${f(r.routed_ttft_ms, 0)} | ` +
       `${r.blocks_run}/${r.blocks} | ${f(r.predicted_saving_pct)} | ${f(r.realised_saving_pct)} ` +

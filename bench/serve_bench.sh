@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Serving throughput of `layerroute serve`, all blocks open vs routed, in ONE server process
-# (--parallel 8): at 1, 4 and 8 concurrent streams, rounds that alternate an all-open batch
-# and a routed batch (the per-request override "layerroute": {"gates": ...}), so both see
-# the same phase of the machine (bench/serve_bench.mjs). Prints a Markdown table, the CPU
+# (--parallel 8): rounds that run 1, 4 and 8 concurrent streams each as an all-open batch
+# and a routed batch (the per-request override "layerroute": {"gates": ...}), alternating,
+# so both, and every level, see the same phases of the machine (bench/serve_bench.mjs). Prints a Markdown table, the CPU
 # and the load average. Not part of CI.
 #   bench/serve_bench.sh --model DIR [--adapters DIR] [--routed GATES] [--tokens 64]
-#                        [--rounds 3] [--threads N] [--levels 1,4,8] [--parallel 8] [--json]
+#                        [--rounds 5] [--threads N] [--levels 1,4,8] [--parallel 8] [--json]
 #                        [--bin BINARY]
 # GATES defaults to a mask closing blocks 8-16 of 24 (the band the routers start closed);
 # with --adapters DIR the routers decide instead (--routed router). BINARY: another build of
@@ -13,7 +13,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 bin="$here/build/layerroute"
-model="" adapters="" routed="" tokens=64 rounds=3 threads=0 levels="1,4,8" parallel=8 json=()
+model="" adapters="" routed="" tokens=64 rounds=5 threads=0 levels="1,4,8" parallel=8 json=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --model) model="$2"; shift 2 ;;

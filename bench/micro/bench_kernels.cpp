@@ -313,7 +313,7 @@ BENCHMARK(BM_gemv_bf16)
     ->Args({4864, 896, 4})
     ->UseRealTime();
 BENCHMARK(BM_gemv_bf16_panels)
-    ->ArgsProduct({{4864, 151936}, {896}, {1, 2, 4, 7}})
+    ->ArgsProduct({{4864, 151936}, {896}, {1, 2, 4, 8}})
     ->Args({896, 4864, 1})
     ->Args({896, 4864, 4})
     ->UseRealTime();
