@@ -8,63 +8,44 @@
 
 namespace lr::cli {
 
-namespace {
-
-struct SweepOptions {
-  std::string seeds, model, out, adapters = "best";
-  std::vector<std::string> data, eval_data;
-  size_t max_samples = 200, max_seq_len = 512;
-  int batch_size = 4, threads = 0;
-  bool no_wallclock = false;
-};
-
-int run(const SweepOptions& o, const std::vector<std::string>& train_extra) {
-  eval::SweepConfig cfg;
-  cfg.exe = self_executable();
-  cfg.seeds = eval::parse_seeds(o.seeds);
-  cfg.model_dir = o.model;
-  cfg.out_dir = o.out;
-  cfg.adapters_from = o.adapters;
-  cfg.data = o.data;
-  cfg.train_extra = train_extra;
-  cfg.eval_data = o.eval_data;
-  cfg.max_samples = o.max_samples;
-  cfg.max_seq_len = o.max_seq_len;
-  cfg.batch_size = o.batch_size;
-  cfg.threads = o.threads;
-  cfg.wallclock = !o.no_wallclock;
-  cfg.progress = [](const std::string& s) { std::cerr << s << "\n"; };
-  std::cout << eval::sweep_markdown(eval::run_sweep(cfg));
-  return 0;
-}
-
-}  // namespace
-
 void register_sweep(CLI::App& app) {
   auto* sub = app.add_subcommand(
       "sweep",
       "Train and evaluate once per seed, then aggregate mean ± std per metric into\n"
       "OUT/sweep.csv, sweep.md and sweep.json (per seed: OUT/seed_S/train, OUT/seed_S/eval).\n"
       "Unrecognised options are passed to `layerroute train` unchanged.");
-  static SweepOptions o;
+  // The options write straight into the library's configuration (its defaults are the
+  // ones shown); only the seeds and --no-wallclock need converting.
+  static eval::SweepConfig cfg;
+  static std::string seeds;
+  static bool no_wallclock = false;
   sub->allow_extras();
-  sub->add_option("--seeds", o.seeds, "Comma-separated seeds, e.g. 2024,42,7")->required();
-  sub->add_option("--model", o.model, "Base model directory")->required();
-  sub->add_option("--data", o.data, "Training dataset FORMAT:FILE, repeatable")->required();
-  sub->add_option("--eval-data", o.eval_data, "Evaluation dataset FORMAT:FILE, repeatable")
+  sub->add_option("--seeds", seeds, "Comma-separated seeds, e.g. 2024,42,7")->required();
+  sub->add_option("--model", cfg.model_dir, "Base model directory")->required();
+  sub->add_option("--data", cfg.data, "Training dataset FORMAT:FILE, repeatable")->required();
+  sub->add_option("--eval-data", cfg.eval_data, "Evaluation dataset FORMAT:FILE, repeatable")
       ->required();
-  sub->add_option("--out", o.out, "Sweep directory")->required();
-  sub->add_option("--adapters-from", o.adapters, "Evaluate each run's best or final adapters")
+  sub->add_option("--out", cfg.out_dir, "Sweep directory")->required();
+  sub->add_option("--adapters-from", cfg.adapters_from,
+                  "Evaluate each run's best or final adapters")
       ->capture_default_str();
-  sub->add_option("--max-samples", o.max_samples, "Eval samples per dataset (0 = all)")
+  sub->add_option("--max-samples", cfg.max_samples, "Eval samples per dataset (0 = all)")
       ->capture_default_str();
-  sub->add_option("--eval-max-seq-len", o.max_seq_len, "Eval truncation length")
+  sub->add_option("--eval-max-seq-len", cfg.max_seq_len, "Eval truncation length")
       ->capture_default_str();
-  sub->add_option("--eval-batch-size", o.batch_size, "Eval batch size")->capture_default_str();
-  sub->add_option("--threads", o.threads, "Compute threads for training and eval (0: all)")
+  sub->add_option("--eval-batch-size", cfg.batch_size, "Eval batch size")->capture_default_str();
+  sub->add_option("--threads", cfg.threads, "Compute threads for training and eval (0: all)")
       ->capture_default_str();
-  sub->add_flag("--no-wallclock", o.no_wallclock, "Skip the speed measurement in eval");
-  registry().push_back({sub, [sub] { return run(o, sub->remaining()); }});
+  sub->add_flag("--no-wallclock", no_wallclock, "Skip the speed measurement in eval");
+  registry().push_back({sub, [sub] {
+                          cfg.exe = self_executable();
+                          cfg.seeds = eval::parse_seeds(seeds);
+                          cfg.train_extra = sub->remaining();
+                          cfg.wallclock = !no_wallclock;
+                          cfg.progress = [](const std::string& s) { std::cerr << s << "\n"; };
+                          std::cout << eval::sweep_markdown(eval::run_sweep(cfg));
+                          return 0;
+                        }});
 }
 
 }  // namespace lr::cli
