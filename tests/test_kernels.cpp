@@ -452,10 +452,11 @@ TEST_P(AttentionPath, CausalGqaMatchesNaive) {
         for (int p = 0; p < Tc; ++p)
           kv_store(Kc.data(), Vc.data(), cap, nkv, d, p, K.data() + size_t(p) * nkv * d,
                    V.data() + size_t(p) * nkv * d);
-        std::vector<float> out(size_t(T_new) * nq * d);
+        std::vector<float> out(size_t(T_new) * nq * d), lse(size_t(nq) * T_new);
         attention_causal(q.data(), T_new, pos.data(), Kc.data(), Vc.data(), cap, nq, nkv, d,
-                         out.data());
+                         out.data(), lse.data(), T_new);
         std::vector<double> ref(out.size());
+        double lse_err = 0;
         for (int i = 0; i < T_new; ++i)
           for (int h = 0; h < nq; ++h) {
             const int g = h / group;
@@ -469,6 +470,9 @@ TEST_P(AttentionPath, CausalGqaMatchesNaive) {
               mx = std::max(mx, s[j]);
             }
             for (auto& e : s) sum += (e = std::exp(e - mx));
+            const double lse_ref = mx + std::log(sum);
+            lse_err = std::max(
+                lse_err, std::abs(lse[size_t(h) * T_new + i] - lse_ref) / (1 + std::abs(lse_ref)));
             for (int c = 0; c < d; ++c) {
               double o = 0;
               for (int j = 0; j <= pos[i]; ++j) o += s[j] / sum * V[(size_t(j) * nkv + g) * d + c];
@@ -476,6 +480,7 @@ TEST_P(AttentionPath, CausalGqaMatchesNaive) {
             }
           }
         EXPECT_LT(rel_err(out, ref), 1e-5) << nq << " " << d << " " << Tc << " " << T_new;
+        EXPECT_LT(lse_err, 1e-5) << "log-sum-exp " << nq << " " << d << " " << Tc << " " << T_new;
       }
 }
 

@@ -1,14 +1,21 @@
 // The training graph and routed inference are one numerics: on the golden models, with
 // LoRA on every attention projection and blocks closed (by a fixed mask, or by routers),
 // the training forward's logits equal the routed inference's. RMSNorm, SwiGLU, the RoPE
-// table and rotation, and the router's score and gate are the same code in both; the
-// matmuls are not (OpenBLAS in training, our GEMM in inference), so they agree to float
-// rounding, not bit for bit.
+// table and rotation, attention, and the router's score and gate are the same code in
+// both; the matmuls are not (OpenBLAS in training, our GEMM in inference), so the logits
+// agree to float rounding, not bit for bit. Attention alone is bit for bit.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <string>
 
+#include "core/error.h"
 #include "io/safetensors.h"
+#include "kernel_test_util.h"
+#include "kernels/cpu/attention.h"
+#include "layerroute/ops.h"
 #include "layerroute/routed_session.h"
 #include "layerroute/train_graph.h"
 #include "routed_ref.h"
@@ -123,6 +130,55 @@ TEST(OneNumerics, TrainingForwardEqualsRoutedInference) {
     // models; a missing LoRA term or a different gate is orders of magnitude more.
     EXPECT_LE(worst_rel(train_logits, inf_logits, c.vocab), 5e-6);
   }
+}
+
+// Training's attention op over a padded batch gives, for every real query, the bits the
+// inference kernel gives when that token is decoded alone over a cache of the row's real
+// keys; queries before a row's first real key give 0. Rows: right padding, left padding,
+// none; 150 positions span three key tiles.
+TEST(OneNumerics, TrainingAttentionIsTheInferenceKernel) {
+  const int rows = 3, T = 150, nh = 14, nkv = 2, hd = 64, Qd = nh * hd, Kd = nkv * hd;
+  const auto q = randv(size_t(rows) * T * Qd, 21, 2.f);
+  const auto k = randv(size_t(rows) * T * Kd, 22, 2.f);
+  const auto v = randv(size_t(rows) * T * Kd, 23);
+  std::vector<uint8_t> mask(size_t(rows) * T, 1);
+  const int begin[rows] = {0, 20, 0}, end[rows] = {140, T, T};
+  for (int b = 0; b < rows; ++b)
+    for (int t = 0; t < T; ++t) mask[size_t(b) * T + t] = t >= begin[b] && t < end[b];
+  std::vector<float> out(size_t(rows) * T * Qd, 7.f), lse(size_t(rows) * nh * T);
+  std::vector<float> scratch(ops::attention_scratch_floats(rows, T, nh, nkv, hd));
+  ops::attention_fwd(q.data(), k.data(), v.data(), mask.data(), rows, T, nh, nkv, hd, out.data(),
+                     lse.data(), scratch.data());
+
+  const int cap = kv_capacity(T);
+  std::vector<float> Kc(size_t(nkv) * cap * hd), Vc(Kc.size()), one(static_cast<size_t>(Qd)),
+      one_lse(nh);
+  for (int b = 0; b < rows; ++b) {
+    SCOPED_TRACE("row " + std::to_string(b));
+    for (int p = 0; p < end[b] - begin[b]; ++p) {
+      const size_t t = size_t(b) * T + size_t(begin[b] + p);
+      kv_store(Kc.data(), Vc.data(), cap, nkv, hd, p, k.data() + t * Kd, v.data() + t * Kd);
+    }
+    for (int i = 0; i < T; ++i) {
+      const float* got = out.data() + (size_t(b) * T + i) * Qd;
+      if (i < begin[b]) {
+        EXPECT_TRUE(std::all_of(got, got + Qd, [](float x) { return x == 0.f; })) << i;
+        continue;
+      }
+      if (i >= end[b]) continue;  // padding queries: their outputs reach no loss
+      const int p = i - begin[b];
+      attention_causal(q.data() + (size_t(b) * T + i) * Qd, 1, &p, Kc.data(), Vc.data(), cap, nh,
+                       nkv, hd, one.data(), one_lse.data(), 1);
+      ASSERT_EQ(std::memcmp(got, one.data(), sizeof(float) * Qd), 0) << "query " << i;
+      for (int h = 0; h < nh; ++h)
+        ASSERT_EQ(lse[(size_t(b) * nh + h) * T + i], one_lse[size_t(h)]) << i << " head " << h;
+    }
+  }
+  // A key mask with a hole is not padding: refused, naming the row.
+  mask[size_t(2) * T + 50] = 0;
+  EXPECT_THROW(ops::attention_fwd(q.data(), k.data(), v.data(), mask.data(), rows, T, nh, nkv, hd,
+                                  out.data(), lse.data(), scratch.data()),
+               Error);
 }
 
 }  // namespace

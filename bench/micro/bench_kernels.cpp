@@ -20,6 +20,7 @@
 #include "kernels/cpu/gemv.h"
 #include "kernels/cpu/linear.h"
 #include "kernels/cpu/swiglu.h"
+#include "layerroute/ops.h"
 
 namespace {
 
@@ -209,6 +210,37 @@ void BM_attention(benchmark::State& st) {
                                             benchmark::Counter::kIsRate);
 }
 
+// Training's attention op over a batch of range(0) rows of range(1) tokens at the same head
+// shape, every key real: range(2) 0 times the forward, 1 the backward (after one forward).
+// FLOPs as BM_attention's, causal pairs only (the backward's five products: 2.5x).
+void BM_attention_train(benchmark::State& st) {
+  const int rows = int(st.range(0)), T = int(st.range(1)), nq = 14, nkv = 2, d = 64;
+  const bool backward = st.range(2) != 0;
+  const size_t nQ = size_t(rows) * T * nq * d, nK = size_t(rows) * T * nkv * d;
+  std::vector<float> q, k, v, out, dout, lse, scratch, dq, dk, dv;
+  q.resize(nQ, 0.1f), out.resize(nQ), dout.resize(nQ, 0.01f), dq.resize(nQ);
+  k.resize(nK, 0.2f), v.resize(nK, 0.3f), dk.resize(nK), dv.resize(nK);
+  lse.resize(size_t(rows) * nq * T);
+  scratch.resize(lr::ops::attention_scratch_floats(rows, T, nq, nkv, d));
+  const std::vector<uint8_t> mask(size_t(rows) * T, 1);
+  lr::ops::attention_fwd(q.data(), k.data(), v.data(), mask.data(), rows, T, nq, nkv, d, out.data(),
+                         lse.data(), scratch.data());
+  for (auto _ : st) {
+    if (backward)
+      lr::ops::attention_bwd(q.data(), k.data(), v.data(), out.data(), lse.data(), dout.data(),
+                             mask.data(), rows, T, nq, nkv, d, dq.data(), dk.data(), dv.data(),
+                             scratch.data());
+    else
+      lr::ops::attention_fwd(q.data(), k.data(), v.data(), mask.data(), rows, T, nq, nkv, d,
+                             out.data(), lse.data(), scratch.data());
+    benchmark::DoNotOptimize(out.data());
+  }
+  const double pairs = double(rows) * T * (T + 1) / 2;
+  st.counters["FLOPS"] =
+      benchmark::Counter((backward ? 2.5 : 1.0) * 4.0 * d * nq * pairs * double(st.iterations()),
+                         benchmark::Counter::kIsRate);
+}
+
 void BM_silu_mul(benchmark::State& st) {
   const size_t n = size_t(st.range(0));
   std::vector<float> g(n, 0.3f), u(n, 0.7f), o(n);
@@ -335,6 +367,13 @@ BENCHMARK(BM_attention)
     ->ArgsProduct({{1}, {640, 4096}, {0, 1}})
     ->Args({512, 512, 0})
     ->Args({512, 512, 1})
+    ->UseRealTime();
+BENCHMARK(BM_attention_train)
+    ->ArgNames({"rows", "T", "bwd"})
+    ->Args({1, 512, 0})
+    ->Args({4, 128, 0})
+    ->Args({1, 512, 1})
+    ->Args({4, 128, 1})
     ->UseRealTime();
 BENCHMARK(BM_silu_mul)->Arg(512 * 4864)->UseRealTime();
 BENCHMARK(BM_linear_f32)

@@ -75,8 +75,10 @@ void gate_bwd(const float* bout, const float* h, const float* g, int rows, int T
 // ---- Causal GQA attention with key padding mask (mask[b*T+j] == 0: key j excluded) ----
 // q/out [rows*T, nh*hd], k/v [rows*T, nkv*hd], lse [rows, nh, T] (log-sum-exp kept for
 // backward, which recomputes the probabilities instead of storing T x T per head).
-// scratch: attention_scratch_floats(...) floats (shared by forward and backward). A query
-// with no visible key outputs 0.
+// scratch: attention_scratch_floats(...) floats (shared by forward and backward). Each
+// row's real keys are one run (padding before and/or after; anything else is an error
+// naming the row); a query sees the real keys up to itself, and one with none outputs 0.
+// The forward is the inference kernel (kernels/cpu/attention.h), bit for bit.
 size_t attention_scratch_floats(int rows, int T, int nh, int nkv, int hd);
 void attention_fwd(const float* q, const float* k, const float* v, const uint8_t* mask, int rows,
                    int T, int nh, int nkv, int hd, float* out, float* lse, float* scratch);

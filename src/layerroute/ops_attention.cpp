@@ -1,14 +1,22 @@
-// Causal grouped-query attention, forward and backward, in query blocks of kBq rows: the
-// scores of a block against its visible keys are one small GEMM (Q K^T with K transposed
-// once per call), softmax is vectorised, and the products with V / dO / K / Q are GEMMs too.
-// Probabilities are recomputed in backward from the kept log-sum-exp, so training never
-// stores T x T per head. Every task writes its own outputs (backward: per-q-head partial
-// dK/dV, summed over the group in a fixed order), so results do not depend on scheduling.
+// Causal grouped-query attention over a padded batch. The forward is the inference
+// kernel itself (kernels/cpu/attention.h): each row's real keys and values go into a KV
+// cache laid out as inference keeps them, and the row's queries attend them with the same
+// tiles and online softmax, so training and inference compute attention with the same sums
+// in the same order. The kernel also hands back each query's log-sum-exp, from which the
+// backward recomputes the probabilities instead of storing T x T per head.
+// The backward works in query blocks of kBq rows: the scores of a block against its
+// visible keys are one small GEMM (Q K^T with K transposed once per call), softmax is
+// vectorised, and the products with V / dO / K / Q are GEMMs too. Every task writes its own
+// outputs (per-q-head partial dK/dV, summed over the group in a fixed order), so results
+// do not depend on scheduling.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <vector>
 
+#include "core/error.h"
+#include "kernels/cpu/attention.h"
 #include "layerroute/ops.h"
 #include "layerroute/ops_simd.h"
 #include "layerroute/ops_util.h"
@@ -111,51 +119,61 @@ inline float dot(const float* a, const float* b, int n) {
   return s;
 }
 
+// The real keys of row b: one run [begin, end) of mask 1 (padding on either side). A
+// query i attends keys begin..min(i, end - 1); before begin it sees none.
+struct KeyWindow {
+  int begin = 0, end = 0;
+};
+
+KeyWindow key_window(const uint8_t* mask, int b, int T) {
+  const uint8_t* m = mask + long(b) * T;
+  KeyWindow w;
+  while (w.begin < T && !m[w.begin]) ++w.begin;
+  w.end = w.begin;
+  while (w.end < T && m[w.end]) ++w.end;
+  for (int t = w.end; t < T; ++t)
+    LR_CHECK(!m[t], "attention: row ", b, "'s key mask is not one run of real tokens (position ", t,
+             ")");
+  return w;
+}
+
 }  // namespace
 
 size_t attention_scratch_floats(int rows, int T, int nh, int nkv, int hd) {
   const size_t r = size_t(rows), t = size_t(T);
-  return 2 * r * size_t(nkv) * size_t(hd) * t + r * t + size_t(num_threads()) * 2 * kBq * t +
-         2 * r * size_t(nh) * t * size_t(hd);
+  const size_t backward = 2 * r * size_t(nkv) * size_t(hd) * t + r * t +
+                          size_t(num_threads()) * 2 * kBq * t + 2 * r * size_t(nh) * t * size_t(hd);
+  const size_t forward = 2 * size_t(nkv) * size_t(kv_capacity(T)) * size_t(hd);  // one row's cache
+  return std::max(backward, forward);
 }
 
 void attention_fwd(const float* q, const float* k, const float* v, const uint8_t* mask, int rows,
                    int T, int nh, int nkv, int hd, float* out, float* lse, float* scratch) {
-  const int group = nh / nkv, nqb = (T + kBq - 1) / kBq;
   const long Qd = long(nh) * hd, Kd = long(nkv) * hd;
-  const float scale = 1.f / std::sqrt(float(hd));
-  const Scratch sc = carve(scratch, rows, T, nh, nkv, hd);
-  transpose_kv(k, rows, T, nkv, hd, sc.kt);
-  key_bias(mask, long(rows) * T, sc.bias);
-  const long tasks = long(rows) * nh * nqb;
-  // Largest query blocks first, so the dynamic schedule ends balanced.
-  parallel_tasks(tasks, [&](long task, int slot) {
-    const int qb = nqb - 1 - int(task % nqb);
-    const int h = int((task / nqb) % nh), b = int(task / (long(nqb) * nh)), kh = h / group;
-    const int i0 = qb * kBq, i1 = std::min(T, i0 + kBq), m = i1 - i0, kn = i1;
-    float* S = sc.tiles + long(slot) * 2 * kBq * T;
-    const float* qb_ptr = q + (long(b) * T + i0) * Qd + long(h) * hd;
-    small_gemm(m, kn, hd, qb_ptr, Qd, 1, sc.kt + (long(b) * nkv + kh) * hd * T, T, S, T, false);
-    float inv[kBq];
-    for (int r = 0; r < m; ++r) {
-      const int i = i0 + r;
-      float* s = S + long(r) * T;
-      const float mx = scale_bias_max(s, sc.bias + long(b) * T, i + 1, scale);
-      std::fill(s + i + 1, s + kn, 0.f);
-      float* l = lse + (long(b) * nh + h) * T + i;
-      if (mx == kNegInf) {  // no visible key: output 0
-        std::fill(s, s + i + 1, 0.f);
-        *l = kNegInf, inv[r] = 0.f;
-        continue;
-      }
-      const float sum = exp_sub_sum(s, i + 1, mx);
-      *l = mx + std::log(sum), inv[r] = 1.f / sum;
-    }
-    float* o = out + (long(b) * T + i0) * Qd + long(h) * hd;
-    small_gemm(m, hd, kn, S, T, 1, v + long(b) * T * Kd + long(kh) * hd, Kd, o, Qd, false);
-    for (int r = 0; r < m; ++r)
-      for (int x = 0; x < hd; ++x) o[long(r) * Qd + x] *= inv[r];
-  });
+  const int cap = kv_capacity(T);
+  float* Kc = scratch;
+  float* Vc = scratch + long(nkv) * cap * hd;
+  std::vector<int> pos(static_cast<size_t>(T));
+  for (int b = 0; b < rows; ++b) {
+    const KeyWindow w = key_window(mask, b, T);
+    float* ob = out + long(b) * T * Qd;
+    float* lb = lse + long(b) * nh * T;
+    // Queries before the first real key see none: output 0, log-sum-exp -inf.
+    const int none = w.begin == w.end ? T : w.begin;
+    std::fill(ob, ob + long(none) * Qd, 0.f);
+    for (int h = 0; h < nh; ++h) std::fill(lb + long(h) * T, lb + long(h) * T + none, kNegInf);
+    if (none == T) continue;
+    // The window's keys at cache positions 0.. (attention does not depend on where a
+    // window starts: RoPE is already in q and k).
+    const float* kb = k + (long(b) * T + w.begin) * Kd;
+    const float* vb = v + (long(b) * T + w.begin) * Kd;
+    parallel_each(w.end - w.begin, [&](long p) {
+      kv_store(Kc, Vc, cap, nkv, hd, int(p), kb + p * Kd, vb + p * Kd);
+    });
+    for (int i = w.begin; i < T; ++i) pos[size_t(i)] = std::min(i, w.end - 1) - w.begin;
+    attention_causal(q + (long(b) * T + w.begin) * Qd, T - w.begin, pos.data() + w.begin, Kc, Vc,
+                     cap, nh, nkv, hd, ob + long(w.begin) * Qd, lb + w.begin, T);
+  }
 }
 
 void attention_bwd(const float* q, const float* k, const float* v, const float* out,

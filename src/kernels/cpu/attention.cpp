@@ -262,7 +262,7 @@ void kv_load(const float* K, const float* V, int cap, int n_kv, int d, int p, fl
 }
 
 void attention_causal(const float* q, int T_new, const int* pos, const float* K, const float* V,
-                      int cap, int n_q, int n_kv, int d, float* out) {
+                      int cap, int n_q, int n_kv, int d, float* out, float* lse, long lse_stride) {
   LR_CHECK(d > 0 && d <= kMaxHeadDim, "attention: head_dim ", d, " unsupported");
   LR_CHECK(cap > 0 && cap % kKT == 0, "attention: cache of ", cap, " positions is not whole tiles");
   LR_CHECK(n_kv > 0 && n_q % n_kv == 0, "attention: ", n_q, " q heads not a multiple of ", n_kv,
@@ -341,11 +341,15 @@ void attention_causal(const float* q, int T_new, const int* pos, const float* K,
           float* dst = out + size_t(i0 + a) * q_stride + size_t(g * group + hh) * d;
           const float inv = 1.f / sc.l[r];
           for (int c = 0; c < d; ++c) dst[c] = sc.o[size_t(r) * d + c] * inv;
+          // The scores were of the scaled q, so m is already in softmax units.
+          if (lse) lse[long(g * group + hh) * lse_stride + i0 + a] = sc.m[r] + std::log(sc.l[r]);
         }
     }
   };
+  // A call of millions of multiply-adds (a prefill, a training row) is a bulk call: it
+  // neither feeds nor follows the pool's back-off, which is for decode's many short calls.
   if (work >= (1L << 15) && items > 1)
-    parallel(run);
+    parallel(run, /*bulk=*/work >= (1L << 24));
   else
     run();
 }

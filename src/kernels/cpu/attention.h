@@ -31,9 +31,15 @@ void kv_load(const float* K, const float* V, int cap, int n_kv, int d, int p, fl
 //                      max pos
 // out [T_new, n_q*d]   softmax(q k^T / sqrt(d)) v per head; q head h uses kv head
 //                      h / (n_q / n_kv).
+// lse (optional) [n_q heads, stride lse_stride]: lse[h * lse_stride + i] = log of the softmax
+//                      normaliser, log sum_j exp(q_i k_j / sqrt(d)), which training keeps so
+//                      its backward can recompute the probabilities.
 // Tiled: the q heads sharing a kv head are scored against one key tile at a time (small
-// GEMMs), spread over our threads; nests serially inside a parallel region.
+// GEMMs), spread over our threads; nests serially inside a parallel region. Training's
+// attention op (layerroute/ops_attention.cpp) runs this same kernel, so both engines
+// compute attention with the same sums in the same order.
 void attention_causal(const float* q, int T_new, const int* pos, const float* K, const float* V,
-                      int cap, int n_q, int n_kv, int d, float* out);
+                      int cap, int n_q, int n_kv, int d, float* out, float* lse = nullptr,
+                      long lse_stride = 0);
 
 }  // namespace lr
