@@ -3,10 +3,9 @@
 // decode step, and short prompts stacked into one prefill, take the one-row kernel (the
 // GEMV) however many they are, and a long prompt keeps the GEMM it takes alone. So nine
 // rows decoding together give bit-identical logits to each decoding alone, with f32,
-// bf16-panel and q8 weights, LoRA deltas and per-row gates, on every kernel path. (A call
-// of kGemmMinRows rows or more used to go through the GEMM, whose sums differ from the
-// GEMV's and which rounds x to bf16 on avx512bf16: a server decoding 8 streams could
-// return other greedy tokens than `layerroute generate`.)
+// bf16-panel and q8 weights, LoRA deltas and per-row gates, on every kernel path. (The
+// GEMM's sums differ from the GEMV's, and it rounds x to bf16 on avx512bf16: decode rows
+// sent to it would make a server return other greedy tokens than `layerroute generate`.)
 #include <gtest/gtest.h>
 
 #include <algorithm>

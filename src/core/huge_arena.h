@@ -1,13 +1,11 @@
 #pragma once
 // Memory for the inference weights, on transparent huge pages. Decoding streams every
-// weight once per token, and 2 MB pages read faster than 4 KB ones (fewer TLB misses):
-// a q8 model pass took a median 9.4 ms from one 2 MB-aligned arena against 10.1 as
-// separate vectors, whose allocations glibc places anywhere, so only the 2 MB-aligned
-// interior of each can be huge (280 of 502 MB) and the small q/k/v/o none (same-process
-// A/B, 2 threads). The arena maps 2 MB-aligned chunks of >= 64 MB with MADV_HUGEPAGE and
-// hands out 64-byte-aligned ranges first-fit, so consecutive matrices share pages; freed
-// ranges coalesce, whole free 2 MB pages go back to the kernel, a chunk with nothing left
-// in it is unmapped. Harmless where THP is off.
+// weight once per token, and 2 MB pages read faster than 4 KB ones (fewer TLB misses).
+// Separate vectors, which glibc places anywhere, could only be huge in their 2 MB-aligned
+// interiors, and the small q/k/v/o not at all. The arena maps 2 MB-aligned chunks of
+// >= 64 MB with MADV_HUGEPAGE and hands out 64-byte-aligned ranges first-fit, so
+// consecutive matrices share pages; freed ranges coalesce, whole free 2 MB pages go back to
+// the kernel, a chunk with nothing left in it is unmapped. Harmless where THP is off.
 #include <cstddef>
 #include <new>
 #include <vector>

@@ -1,12 +1,10 @@
 #pragma once
 // When the pool stops waking its workers for a while. A join that waits past ~0.5 ms for a
 // worker means that worker lost its core in the middle of its share. On an oversubscribed
-// machine (ctest -j on 2 cores) that recurs every few calls (median 12-15 calls apart,
-// measured with two decoders on 2 cores) and every call pays a scheduler period: one
-// thread beats two, so run serially for a while. On a VM whose hypervisor preempts a vCPU
-// now and then (here: one 0.6-4 ms stall per ~1800 decode calls), an isolated slow join
-// costs only its own wait, while 1024 serial calls cost ~7 tokens at one thread's speed
-// (backing off on every slow join made decode 10-20 % slower). So: back off only when
+// machine (ctest -j on 2 cores) that recurs every few calls and every call pays a
+// scheduler period: one thread beats two, so run serially for a while. On a VM whose
+// hypervisor preempts a vCPU now and then, an isolated slow join costs only its own wait,
+// while 1024 serial calls cost several tokens at one thread's speed. So: back off only when
 // slow joins recur.
 namespace lr {
 

@@ -81,7 +81,7 @@ void dropout(const float* x, float* y, size_t n, float p, uint64_t key, uint64_t
   const float keep_scale = 1.f / (1.f - p);
 #ifdef __AVX2__
   // uniform_at's draw u = bits * 2^-24 is exact, so u >= p is bits >= ceil(p * 2^24): the
-  // same mask as the scalar loop, 8 draws at a time (the scalar hash was ~2 % of a step).
+  // same mask as the scalar loop, 8 draws at a time (one hash per element per step adds up).
   const int32_t thr = int32_t(std::ceil(double(p) * 16777216.0));
   const size_t n8 = n / 8 * 8;
   ops::parallel_ranges(long(n8 / 8), [&](long b0, long b1) {

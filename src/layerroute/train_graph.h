@@ -45,8 +45,9 @@ struct TrainOptions {
   float threshold = 0.5f;
   double logit_offset = 0.0;  // added to every router logit (the inference dial; 0 in training)
   uint64_t seed = 0;          // keys the LoRA dropout masks
-  int ce_chunk = 256;  // target rows per LM-head chunk (OpenBLAS at the 896 -> vocab shape: 128
-                       // rows ran 155-169 GFLOP/s, 256 165-185; 512 no faster)
+  // Target rows per LM-head chunk: enough rows for the GEMM to run at speed, few enough
+  // that chunk x vocab logits stay small.
+  int ce_chunk = 256;
   std::vector<unsigned char> fixed_mask;  // TrainGate::Fixed: one 0/1 per block
   // The frozen backbone's GEMMs (forward and input gradient; ops.h). LoRA, routers, norms,
   // attention and the optimizer are f32 either way; Trainable::All keeps every GEMM f32.

@@ -12,8 +12,8 @@ constexpr int kMaxHeadDim = 256;
 // kKVTile). Keys of kv head g: tiles of kKVTile positions, each stored transposed [d][tile]
 // (the score micro-kernel's operand as it is, so no read transposes it again); values of
 // kv head g: rows [cap][d]. Each head's keys and values are contiguous, so a decode step
-// streams them (row-major [pos][n_kv*d] strides over the other heads, and decoding found
-// them cold at ~3 GB/s per thread). Position p of head g, element c:
+// streams them (row-major [pos][n_kv*d] would stride over the other heads, and decode
+// finds them cold). Position p of head g, element c:
 //   K[(g * cap + p / kKVTile * kKVTile) * d + c * kKVTile + p % kKVTile]
 //   V[(g * cap + p) * d + c]
 constexpr int kKVTile = 64;

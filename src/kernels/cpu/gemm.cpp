@@ -147,7 +147,7 @@ void gemm_nt(const float* x, int M, const GemmWeights* Ws, float* const* ys, con
             char* wp = ws.get(size_t(kNcPanels) * w_panel);
             for (int p = run.p0; p < run.p1; ++p) {
               // The weights come from DRAM in short runs the hardware prefetcher misses: ask
-              // for the next micro-panel while this one is packed (+2-4 % of a prefill).
+              // for the next micro-panel while this one is packed.
               if (W.prefetch && p + 1 < run.p1)
                 W.prefetch(W, (p + 1) * NR, std::min(NR, W.N - (p + 1) * NR), k0, kcur);
               kern.pack_w(W, p * NR, k0, kcur, wp + size_t(p - run.p0) * w_panel);

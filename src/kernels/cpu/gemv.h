@@ -90,7 +90,7 @@ void dequantize_q8_panel_cols(const uint8_t* P, int n0, int n, int K, int k0, in
 // x ~= xq * xs[b], xs[b] = max|x in b| / 32767, nearest (ties to even). Its error (<= 2^-16
 // of the block's max) is ~256x below the weights' own (<= 2^-8), and it lets the kernel
 // multiply int8 by int16 with integer madds: half the instructions of widening to f32,
-// which made the kernel keep up with memory (same-process A/B from DRAM: +6-19 % GB/s).
+// so the kernel keeps up with memory.
 void quantize_x_i16(const float* x, int K, int16_t* xq, float* xs);
 // y[m, n] (+)= sum_b scale[n, b] * xs_m[b] * sum_{k in b} q[n, k] * xq_m[k] + bias[n].
 void gemv_q8_panels(const uint8_t* P, int N, int K, const float* bias, const float* x, int M,

@@ -1,8 +1,6 @@
-// See gemv_bf16_panels_avx512.h. BM_gemv_bf16_panels (2 threads, weights 4x the L3, Zen 5),
-// the one-row kernel per row (LR_CPU=avx2) against this, two alternating runs of each:
-// 4864 x 896 at M = 4: 0.60 / 0.61 ms -> 0.35 / 0.25 (one row: 0.21 / 0.29); the LM head
-// (151936 x 896) at M = 4: 21.6 / 20.8 ms -> 11.9 / 7.9, at M = 7: 34.3 / 36.5 -> 20.0 /
-// 14.1 (one row: 7.9 / 10.1). Four rows now cost about what one does: the weights' read.
+// See gemv_bf16_panels_avx512.h. Each weight chunk is widened once for all the rows, so a
+// few rows cost about what one does: the weights' read (BM_gemv_bf16_panels at 1, 4 and 8
+// rows measures it; LR_CPU=avx2 runs the one-row kernel per row for comparison).
 #include "kernels/cpu/gemv_bf16_panels_avx512.h"
 
 #include <immintrin.h>

@@ -1,8 +1,7 @@
 // q8 GEMV over 4-row panels with the scales inline (see gemv.h): one sequential stream per
-// thread, and int8 x int16 integer madds instead of widening every weight to f32. Each
-// change alone gave +10-40 % GB/s at the Qwen2.5-0.5B shapes (same-process A/B, 2 threads,
-// weights 10x the L3); together the kernel reads 30-42 GB/s where the row-major one read
-// 20-26.
+// thread, and int8 x int16 integer madds instead of widening every weight to f32: fewer
+// instructions per byte, so the kernel keeps up with memory (BM_gemv_q8_panels against
+// BM_gemv_q8, the row-major kernel).
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -36,7 +35,7 @@ inline void dot_panel(const uint8_t* p, int nb, const int16_t* xq, const float* 
   // One accumulator for the 4 rows: lanes [r0 r1 r2 r3] for columns 0-3 of each 8 (low
   // half) and 4-7 (high half). The rows' int32 sums are folded with hadd (exact) before
   // the one conversion and FMA per block: ~30 instead of ~50 instructions per block, which
-  // the kernel needs when memory is fast (it ran at ~45 GB/s where a plain sum read 55-60).
+  // the kernel needs to keep up when memory is fast.
   __m256 acc = _mm256_setzero_ps();
   for (int b = 0; b < nb; ++b) {
     const uint8_t* blk = p + size_t(b) * kQ8PanelBlockBytes;

@@ -14,20 +14,17 @@ namespace lr {
 constexpr long kGemvParallelMinWork = 1L << 15;
 
 // The bf16 panel GEMVs prefetch 6 KB ahead, non-temporal: the weights are read once per
-// token, so they should not push x and the outputs out of L2. A whole bf16 model pass,
-// same-process A/B against T0 at 4 KB (2 threads): median 19.2 -> 17.3 ms and 20.6 -> 19.4
-// in two phases of the VM; 2-4 KB NTA were slower, 8 KB the same.
+// token, so they should not push x and the outputs out of L2. 6 KB is the distance that
+// read fastest in whole-model passes against T0 hints and other NTA distances (2-12 KB).
 constexpr int kBf16PanelAheadBytes = 6144;
-// The q8 panel GEMVs, the same (a whole q8 model pass, same-process A/B against T0 at 4 KB:
-// median 11.5 -> 9.6 and 11.5 -> 10.4 ms, a plain sum of the same bytes 9.2 and 8.7; 4 KB
-// NTA gained only 4 %, 8 KB the same as 6, 12 KB less).
+// The q8 panel GEMVs, the same, for the same reason.
 constexpr int kQ8PanelAheadBytes = 6144;
 
 // Software-prefetch address for the row stream `row` (one of 4 consecutive rows of stride K),
 // `ahead` elements past k. Past the row's end it moves to the same stream of the next 4-row
 // block rather than into the neighbouring row (which another stream is already reading), so
-// all 4 streams of the next block start warm: +15-25 % GB/s on 896-wide rows, where a block
-// is only a few KB (same-process A/B, 2 threads, weights 10x the L3).
+// all 4 streams of the next block start warm; that matters on 896-wide rows, where a block
+// is only a few KB.
 template <class T>
 inline const char* prefetch_addr(const T* row, int k, int ahead, int K) {
   const size_t ka = size_t(k) + size_t(ahead);
@@ -58,9 +55,8 @@ inline void split_even_odd(const float* x, int K, float* xs) {
 // rows(n0, n1) over [0, N), handed out in shrinking chunks (guided self-scheduling): each
 // takes 1 / (2 * threads) of the rows left, rounded to 4 rows, at least ~64 KB of weights
 // (row_bytes each). Long contiguous runs keep each thread's stream (and its prefetches)
-// going, and the small chunks at the end still balance a late or preempted thread. Fixed
-// 64 KB chunks cost ~20 % of the decode GEMVs' bandwidth here (a whole q8 model pass: median
-// 15.4-15.9 ms vs 12.2-12.8 guided; fixed 256-512 KB: 13.0), one take per few us each.
+// going, and the small chunks at the end still balance a late or preempted thread (small
+// fixed chunks break the streams; large fixed ones leave a thread idle at the end).
 // work: multiply-adds of the whole call, to stay serial when tiny.
 template <class F>
 void for_row_chunks(int N, long work, size_t row_bytes, F&& rows) {
