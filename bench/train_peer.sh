@@ -52,6 +52,7 @@ out = sys.argv[1]
 print(f"{'shape':<14}{'ours tok/s':>11}{'torch tok/s':>12}{'ratio':>7}{'ours RSS':>10}"
       f"{'torch RSS':>10}{'open':>6}{'GFLOP/s':>9}{'limit':>7}")
 env = {}
+limits = set()
 for tag in ["1x512", "1x512-open", "4x128", "4x128-open"]:
     try:
         a = json.load(open(f"{out}/ours-{tag}.json"))
@@ -60,9 +61,11 @@ for tag in ["1x512", "1x512-open", "4x128", "4x128-open"]:
         continue
     gb = lambda x: f"{x['peak_rss_bytes'] / 2**30:.2f}G"
     env = a.get("env", {})
+    limits.add(f"{a.get('limit_name', 'sgemm')} {a.get('limit_gflops', a['sgemm_gflops']):.0f} GFLOP/s")
     print(f"{tag:<14}{a['tok_s']:>11.1f}{b['tok_s']:>12.1f}{a['tok_s'] / b['tok_s']:>6.2f}x"
           f"{gb(a):>10}{gb(b):>10}{a['blocks_open']:>6.2f}{a['gflops']:>9.1f}"
           f"{100 * a['limit_share']:>6.0f}%")
+print("limit: our share of " + "; ".join(sorted(limits)) + " (measured in each run)")
 print("ours ran with " + ", ".join(f"{k}={v or '(unset)'}" for k, v in env.items()) +
       "; torch with OMP_WAIT_POLICY=PASSIVE and OpenBLAS's default timeout")
 EOF

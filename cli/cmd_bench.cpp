@@ -156,9 +156,9 @@ void register_bench(CLI::App& app) {
              r.training.emplace_back(shape.key(), j);
              std::cout << "\rtraining " << shape.key() << ": " << j["tok_s"].get<double>()
                        << " tok/s, " << j["gflops"].get<double>()
-                       << " GFLOP/s = " << pct(j["limit_share"].get<double>())
-                       << " of sgemm, peak RSS " << (j["peak_rss_bytes"].get<size_t>() >> 20)
-                       << " MiB\n";
+                       << " GFLOP/s = " << pct(j["limit_share"].get<double>()) << " of "
+                       << j["limit_name"].get<std::string>() << ", peak RSS "
+                       << (j["peak_rss_bytes"].get<size_t>() >> 20) << " MiB\n";
            }
          }
          if (!json_out.empty()) write_file_atomic(json_out, eval::bench_json(r).dump(2) + "\n");

@@ -1,7 +1,8 @@
 #pragma once
 // Training speed of the default recipe (LoRA r8 on q/k/v/o + routers, forward + backward +
 // clip + AdamW, grad-accum 1) on one micro-batch shape, with the work it represents: FLOPs
-// per token and the share of the machine's measured sgemm rate it reaches.
+// per token and the share it reaches of the limit of the loop its frozen GEMMs run (the
+// bf16 dot peak where they multiply in bf16, else OpenBLAS's sgemm rate, both measured).
 #include <cstddef>
 #include <string>
 
@@ -13,9 +14,9 @@ namespace lr {
 struct TrainBenchOptions {
   std::string model_dir;  // weights from DIR/model.safetensors; "" = random weights
   int rows = 1, seq = 512;
-  int steps = 3;          // timed steps, after one untimed warm-up step
-  int threads = 0;        // 0: every core
-  bool all_open = false;  // every router bias +1: no gate closed, no backward skipped
+  int steps = 3;             // timed steps, after one untimed warm-up step
+  int threads = 0;           // 0: every core
+  bool all_open = false;     // every router bias +1: no gate closed, no backward skipped
   bool frozen_bf16 = false;  // the frozen GEMMs in bf16 (TrainOptions::frozen_matmul)
   uint64_t seed = 0;
 };
@@ -34,7 +35,9 @@ struct TrainBenchResult {
   double flops_per_token = 0, flops_per_token_executed = 0;
   double gflops = 0;        // executed FLOPs / best step time
   double sgemm_gflops = 0;  // measured here: M = rows*seq, 896 -> 4864 shape of the model
-  double limit_share = 0;   // gflops / sgemm_gflops
+  double limit_gflops = 0;  // bf16 frozen GEMMs: the bf16 dot peak (probed); f32: sgemm_gflops
+  std::string limit_name;   // what limit_gflops is
+  double limit_share = 0;   // gflops / limit_gflops
   size_t peak_rss = 0;      // bytes, whole process (load included)
   double loss_first = 0, loss_last = 0;
   Json to_json() const;
