@@ -135,8 +135,11 @@ TEST(OneNumerics, TrainingForwardEqualsRoutedInference) {
 // Training's attention op over a padded batch gives, for every real query, the bits the
 // inference kernel gives when that token is decoded alone over a cache of the row's real
 // keys; queries before a row's first real key give 0. Rows: right padding, left padding,
-// none; 150 positions span three key tiles.
-TEST(OneNumerics, TrainingAttentionIsTheInferenceKernel) {
+// none; 150 positions span three key tiles. On every kernel path.
+using OneNumericsPath = CpuPathTest;
+LR_INSTANTIATE_CPU_PATHS(OneNumericsPath);
+
+TEST_P(OneNumericsPath, TrainingAttentionIsTheInferenceKernel) {
   const int rows = 3, T = 150, nh = 14, nkv = 2, hd = 64, Qd = nh * hd, Kd = nkv * hd;
   const auto q = randv(size_t(rows) * T * Qd, 21, 2.f);
   const auto k = randv(size_t(rows) * T * Kd, 22, 2.f);
