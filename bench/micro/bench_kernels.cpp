@@ -184,6 +184,34 @@ void BM_gemv_panels_path(benchmark::State& st) {
   st.SetBytesProcessed(int64_t(st.iterations()) * int64_t(one.size()));
 }
 
+// A decode step of range(0) rows at 4864 x 896 (bf16 panels, weights cold): range(1) 0 the
+// panel GEMV decode runs (each row bit-identical to decoding alone), 1 the GEMM; range(2)
+// the kernel path. What the GEMV's exactness costs a batch where its batched kernel is not
+// wide (avx2). Interleave (--benchmark_enable_random_interleaving=true).
+void BM_decode_rows(benchmark::State& st) {
+  const int N = 4864, K = 896, M = int(st.range(0));
+  const bool gemm = st.range(1) != 0;
+  const PathScope path(st, 2);
+  if (!path.ok) return;
+  auto W = weight_copies<uint16_t>(size_t(N) * K, kColdBytes);
+  for (auto& w : W) {
+    std::vector<uint16_t> p(w.size());
+    lr::pack_bf16_panels(w.data(), N, K, p.data());
+    w.swap(p);
+  }
+  std::vector<float> x(size_t(M) * K, 0.5f), y(size_t(M) * N);
+  size_t i = 0;
+  for (auto _ : st) {
+    const uint16_t* w = W[i++ % W.size()].data();
+    if (gemm)
+      lr::gemm_nt(x.data(), M, lr::gemm_weights_bf16_panels(w, N, K), y.data(), N);
+    else
+      lr::gemv_bf16_panels(w, N, K, nullptr, x.data(), M, y.data());
+    benchmark::DoNotOptimize(y.data());
+  }
+  st.SetBytesProcessed(int64_t(st.iterations()) * N * K * 2);
+}
+
 // Causal GQA attention at the Qwen2.5-0.5B head shape (14 q heads, 2 kv, d 64): range(0)
 // new queries at the end of a context of range(1) positions, on kernel path range(2) (as
 // BM_gemv_panels_path). Reports FLOP/s.
@@ -367,6 +395,10 @@ BENCHMARK(BM_attention)
     ->ArgsProduct({{1}, {640, 4096}, {0, 1}})
     ->Args({512, 512, 0})
     ->Args({512, 512, 1})
+    ->UseRealTime();
+BENCHMARK(BM_decode_rows)
+    ->ArgNames({"rows", "gemm", "path"})
+    ->ArgsProduct({{1, 4, 8, 16}, {0, 1}, {0, 2}})
     ->UseRealTime();
 BENCHMARK(BM_attention_train)
     ->ArgNames({"rows", "T", "bwd"})
