@@ -79,27 +79,6 @@ float scale_bias_max(float* s, const float* bias, int n, float scale) {
   return mx;
 }
 
-// s[j] = exp(s[j] - sub) for j < n; returns the sum.
-float exp_sub_sum(float* s, int n, float sub) {
-  int j = 0;
-  float sum = 0.f;
-#ifdef __AVX2__
-  __m256 acc = _mm256_setzero_ps();
-  const __m256 vsub = _mm256_set1_ps(sub);
-  for (; j + 8 <= n; j += 8) {
-    const __m256 p = simd::exp256(_mm256_sub_ps(_mm256_loadu_ps(s + j), vsub));
-    _mm256_storeu_ps(s + j, p);
-    acc = _mm256_add_ps(acc, p);
-  }
-  sum = simd::hsum8(acc);
-#endif
-  for (; j < n; ++j) {
-    s[j] = simd::exp1(s[j] - sub);
-    sum += s[j];
-  }
-  return sum;
-}
-
 // ds[j] = p[j] * (dp[j] - D) * scale, in place over dp.
 void softmax_grad(const float* p, float* dp, int n, float D, float scale) {
   int j = 0;
@@ -215,7 +194,7 @@ void attention_bwd(const float* q, const float* k, const float* v, const float* 
           continue;
         }
         scale_bias_max(p, bias, i + 1, scale);
-        exp_sub_sum(p, i + 1, l);
+        simd::exp_sub_sum(p, i + 1, l);
         std::fill(p + i + 1, p + kn, 0.f);
         const float D = dot(dout + qo + long(r) * Qd, out + qo + long(r) * Qd, hd);
         softmax_grad(p, ds, i + 1, D, scale);

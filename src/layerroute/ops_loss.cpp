@@ -1,6 +1,7 @@
 // LM head fused with cross-entropy: logits exist only for one chunk of target rows.
 #include <cblas.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -17,26 +18,8 @@ namespace {
 // lanes over blocks of 1024 and across blocks in double.
 double exp_sub_sum(float* x, int n, float sub) {
   double sum = 0;
-  for (int j0 = 0; j0 < n; j0 += 1024) {
-    const int j1 = n - j0 < 1024 ? n : j0 + 1024;
-    int j = j0;
-    float part = 0.f;
-#ifdef __AVX2__
-    __m256 acc = _mm256_setzero_ps();
-    const __m256 vs = _mm256_set1_ps(sub);
-    for (; j + 8 <= j1; j += 8) {
-      const __m256 p = simd::exp256(_mm256_sub_ps(_mm256_loadu_ps(x + j), vs));
-      _mm256_storeu_ps(x + j, p);
-      acc = _mm256_add_ps(acc, p);
-    }
-    part = simd::hsum8(acc);
-#endif
-    for (; j < j1; ++j) {
-      x[j] = simd::exp1(x[j] - sub);
-      part += x[j];
-    }
-    sum += part;
-  }
+  for (int j0 = 0; j0 < n; j0 += 1024)
+    sum += simd::exp_sub_sum(x + j0, std::min(n - j0, 1024), sub);
   return sum;
 }
 
@@ -44,8 +27,7 @@ double exp_sub_sum(float* x, int n, float sub) {
 
 double lm_head_ce(const float* hf, int H, const float* E, int V, const int32_t* pos,
                   const int32_t* tgt, long n, float gscale, float* dhf, float* dE, int chunk,
-                  float* x_buf, float* dx_buf, float* logits, double* row_loss,
-                  FrozenMatmul mm) {
+                  float* x_buf, float* dx_buf, float* logits, double* row_loss, FrozenMatmul mm) {
   if (dE) mm = FrozenMatmul::F32;  // a trained head stays exact
   double total = 0;
   for (long c0 = 0; c0 < n; c0 += chunk) {

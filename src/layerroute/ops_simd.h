@@ -34,4 +34,25 @@ inline float exp1(float x) {
   return std::exp(x < 88.3762626647949f ? x : 88.3762626647949f);
 }
 
+// x[j] = exp(x[j] - sub) for j < n; returns their sum (8 float lanes, then the tail).
+inline float exp_sub_sum(float* x, int n, float sub) {
+  int j = 0;
+  float sum = 0.f;
+#ifdef __AVX2__
+  __m256 acc = _mm256_setzero_ps();
+  const __m256 vsub = _mm256_set1_ps(sub);
+  for (; j + 8 <= n; j += 8) {
+    const __m256 p = exp256(_mm256_sub_ps(_mm256_loadu_ps(x + j), vsub));
+    _mm256_storeu_ps(x + j, p);
+    acc = _mm256_add_ps(acc, p);
+  }
+  sum = hsum8(acc);
+#endif
+  for (; j < n; ++j) {
+    x[j] = exp1(x[j] - sub);
+    sum += x[j];
+  }
+  return sum;
+}
+
 }  // namespace lr::ops::simd
