@@ -64,14 +64,20 @@ void BM_gemv_bf16(benchmark::State& st) {
   st.SetBytesProcessed(int64_t(st.iterations()) * N * K * 2);
 }
 
-void BM_gemv_bf16_panels(benchmark::State& st) {
-  const int N = int(st.range(0)), K = int(st.range(1)), M = int(st.range(2));
+// Cold copies of an N x K bf16 matrix in the panel layout the GEMV and the GEMM read.
+std::vector<std::vector<uint16_t>> packed_bf16_copies(int N, int K) {
   auto W = weight_copies<uint16_t>(size_t(N) * K, kColdBytes);
   for (auto& w : W) {
     std::vector<uint16_t> p(w.size());
     lr::pack_bf16_panels(w.data(), N, K, p.data());
     w.swap(p);
   }
+  return W;
+}
+
+void BM_gemv_bf16_panels(benchmark::State& st) {
+  const int N = int(st.range(0)), K = int(st.range(1)), M = int(st.range(2));
+  auto W = packed_bf16_copies(N, K);
   std::vector<float> x(size_t(M) * K, 0.5f), y(size_t(M) * N);
   size_t i = 0;
   for (auto _ : st) {
@@ -193,12 +199,7 @@ void BM_decode_rows(benchmark::State& st) {
   const bool gemm = st.range(1) != 0;
   const PathScope path(st, 2);
   if (!path.ok) return;
-  auto W = weight_copies<uint16_t>(size_t(N) * K, kColdBytes);
-  for (auto& w : W) {
-    std::vector<uint16_t> p(w.size());
-    lr::pack_bf16_panels(w.data(), N, K, p.data());
-    w.swap(p);
-  }
+  auto W = packed_bf16_copies(N, K);
   std::vector<float> x(size_t(M) * K, 0.5f), y(size_t(M) * N);
   size_t i = 0;
   for (auto _ : st) {
@@ -317,10 +318,7 @@ void BM_gemm(benchmark::State& st) {
   std::vector<std::vector<float>> Wf;
   std::vector<std::vector<uint16_t>> Wp;
   if (variant == 0) {
-    for (auto& w : weight_copies<uint16_t>(size_t(N) * K, kColdBytes)) {
-      Wp.emplace_back(w.size());
-      lr::pack_bf16_panels(w.data(), N, K, Wp.back().data());
-    }
+    Wp = packed_bf16_copies(N, K);
   } else {
     Wf = weight_copies<float>(size_t(N) * K, kColdBytes);
   }
