@@ -134,10 +134,9 @@ std::array<DecodeFigure, 2> measure_decode_round(ModelSession* const* ss, int si
 
 namespace {
 
+// bf16 and q8 weights both take the bf16 kernel where the CPU has BF16.
 PeakLoop prefill_loop(CpuPath p, WeightsDType w) {
-  // gemm.cpp: bf16 and q8 weights take the bf16 kernel where the CPU has BF16.
-  if (w != WeightsDType::F32 && p >= CpuPath::Avx512Bf16) return PeakLoop::Bf16Dot;
-  return p >= CpuPath::Avx512 ? PeakLoop::FmaAvx512 : PeakLoop::FmaAvx2;
+  return gemm_peak_loop(p, w != WeightsDType::F32);
 }
 
 }  // namespace

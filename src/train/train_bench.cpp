@@ -130,10 +130,12 @@ TrainBenchResult bench_training(const ModelConfig& cfg, const TrainBenchOptions&
       eval::train_step_flops_per_token(cfg, lora.cfg, o.seq, res.blocks_open);
   res.gflops = res.flops_per_token_executed * res.tok_s / 1e9;
   res.sgemm_gflops = measure_sgemm_gflops(cfg, o.rows * o.seq);
-  // The frozen GEMMs are most of the step's FLOPs: its limit is the peak of their loop.
-  if (o.frozen_bf16 && peak_loop_supported(PeakLoop::Bf16Dot)) {
-    res.limit_gflops = probe_peak_flop_s(PeakLoop::Bf16Dot) / 1e9;
-    res.limit_name = peak_loop_name(PeakLoop::Bf16Dot);
+  // The frozen GEMMs are most of the step's FLOPs: its limit is the peak of their loop,
+  // our GEMM's in bf16, OpenBLAS's sgemm in f32.
+  if (o.frozen_bf16) {
+    const PeakLoop loop = gemm_peak_loop(cpu_path(), true);
+    res.limit_gflops = probe_peak_flop_s(loop) / 1e9;
+    res.limit_name = peak_loop_name(loop);
   } else {
     res.limit_gflops = res.sgemm_gflops, res.limit_name = "sgemm";
   }

@@ -35,7 +35,7 @@ struct TrainBenchResult {
   double flops_per_token = 0, flops_per_token_executed = 0;
   double gflops = 0;        // executed FLOPs / best step time
   double sgemm_gflops = 0;  // measured here: M = rows*seq, 896 -> 4864 shape of the model
-  double limit_gflops = 0;  // bf16 frozen GEMMs: the bf16 dot peak (probed); f32: sgemm_gflops
+  double limit_gflops = 0;  // bf16 frozen GEMMs: their loop's peak (probed); f32: sgemm_gflops
   std::string limit_name;   // what limit_gflops is
   double limit_share = 0;   // gflops / limit_gflops
   size_t peak_rss = 0;      // bytes, whole process (load included)

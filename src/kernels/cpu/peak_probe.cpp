@@ -80,6 +80,11 @@ double run_chunk(PeakLoop l, float seed) {
 
 }  // namespace
 
+PeakLoop gemm_peak_loop(CpuPath p, bool bf16_weights) {
+  if (bf16_weights && p >= CpuPath::Avx512Bf16) return PeakLoop::Bf16Dot;
+  return p >= CpuPath::Avx512 ? PeakLoop::FmaAvx512 : PeakLoop::FmaAvx2;
+}
+
 const char* peak_loop_name(PeakLoop l) {
   switch (l) {
     case PeakLoop::FmaAvx2:
