@@ -135,13 +135,12 @@ void register_bench(CLI::App& app) {
          const Model model = Model::load(m.model, wdt);
          r.load_s = load_t.seconds();
          r.model_dir = m.model;
-         r.weights_dtype = weights_dtype_name(wdt);
          r.weights = wdt;
          const ModelConfig& c = model.config;
          const std::unique_ptr<RouteSetup> route = make_route_setup(route_opts, model, m.model);
          if (route) std::cout << route->describe() << "\n";
          std::cout << "model " << m.model << " (" << c.n_layers << " blocks, hidden " << c.hidden
-                   << ", vocab " << c.vocab << "), weights " << r.weights_dtype << "\n";
+                   << ", vocab " << c.vocab << "), weights " << weights_dtype_name(wdt) << "\n";
          r.inference = eval::measure_inference(model, route.get(), inf, probes);
          print_inference(r.inference, r.limits, probes.peak_rss_reset(), wdt);
 

@@ -34,18 +34,6 @@ WeightsDType parse_weights_dtype(const std::string& s, const std::string& model_
   fail("--weights-dtype: unknown value '", s, "' (auto, f32, bf16, q8)");
 }
 
-const char* weights_dtype_name(WeightsDType d) {
-  switch (d) {
-    case WeightsDType::F32:
-      return "f32";
-    case WeightsDType::BF16:
-      return "bf16";
-    case WeightsDType::Q8:
-      break;
-  }
-  return "q8";
-}
-
 std::vector<int> parse_ids(const std::string& s) {
   std::vector<int> ids;
   size_t i = 0;

@@ -24,7 +24,6 @@ void add_model_options(CLI::App* sub, ModelOptions* o);
 // "auto" keeps a bf16 checkpoint in bf16 (lossless, half the bytes per decoded token) and
 // anything else (f32, f16: bf16 would round them) in f32.
 WeightsDType parse_weights_dtype(const std::string& s, const std::string& model_dir);
-const char* weights_dtype_name(WeightsDType d);
 // "1,2,3" -> ids; throws naming the bad element.
 std::vector<int> parse_ids(const std::string& s);
 

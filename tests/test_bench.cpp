@@ -67,7 +67,6 @@ BenchResult sample_result(bool routed, bool closes, bool training) {
   r.limits.gemm_kernel = "avx512bf16 bf16 12x32";
   r.env = Json{{"OMP_WAIT_POLICY", "PASSIVE"}};
   r.model_dir = "/m";
-  r.weights_dtype = "bf16";
   r.weights = WeightsDType::BF16;
   r.load_s = 0.25;
   InferenceBench& b = r.inference;
@@ -150,9 +149,9 @@ TEST(EvalBenchJson, PrefillPeakFollowsTheKernelTheWeightsTake) {
   l.path = CpuPath::Avx2;
   EXPECT_EQ(l.prefill_peak_flop_s(WeightsDType::BF16), 100);
   auto r = sample_result(false, false, false);
-  r.weights_dtype = "q8", r.weights = WeightsDType::Q8;
+  r.weights = WeightsDType::Q8;
   EXPECT_EQ(bench_json(r)["prefill_128_peak"], "bf16 dot (vdpbf16ps)");
-  r.weights_dtype = "f32", r.weights = WeightsDType::F32;
+  r.weights = WeightsDType::F32;
   EXPECT_EQ(bench_json(r)["prefill_128_peak"], "fp32 FMA avx512");
 }
 

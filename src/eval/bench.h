@@ -130,8 +130,8 @@ std::vector<RoutedSaving> routed_vs_open(const InferenceBench& b);
 struct BenchResult {
   BenchLimits limits;
   Json env;  // the threading variables this process runs under
-  std::string model_dir, weights_dtype;
-  WeightsDType weights = WeightsDType::F32;  // weights_dtype, for the peak a prefill ran on
+  std::string model_dir;
+  WeightsDType weights = WeightsDType::F32;  // in-memory weights (JSON weights_dtype)
   double load_s = 0;
   InferenceBench inference;
   bool with_training = false;

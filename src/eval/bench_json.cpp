@@ -19,7 +19,7 @@ Json bench_json(const BenchResult& r) {
   out["gemm_kernel"] = lim.gemm_kernel;
   out["gemm_gflop_s"] = lim.gemm_flop_s / 1e9;
   out["model"] = r.model_dir;
-  out["weights_dtype"] = r.weights_dtype;
+  out["weights_dtype"] = weights_dtype_name(r.weights);
   out["load_s"] = r.load_s;
   for (const PrefillFigure& p : b.figures.prefill) {
     const std::string key = "prefill_" + std::to_string(p.tokens);

@@ -9,6 +9,18 @@
 
 namespace lr {
 
+const char* weights_dtype_name(WeightsDType d) {
+  switch (d) {
+    case WeightsDType::F32:
+      return "f32";
+    case WeightsDType::BF16:
+      return "bf16";
+    case WeightsDType::Q8:
+      break;
+  }
+  return "q8";
+}
+
 namespace {
 
 // The stored weights as f32 [rows, cols].

@@ -10,6 +10,8 @@
 namespace lr {
 
 enum class WeightsDType { F32, BF16, Q8 };
+// "f32", "bf16", "q8": the --weights-dtype spellings.
+const char* weights_dtype_name(WeightsDType d);
 
 struct Linear {
   int rows = 0;  // out features
