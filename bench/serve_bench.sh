@@ -2,8 +2,8 @@
 # Serving throughput of `layerroute serve`, all blocks open vs routed, in ONE server process
 # (--parallel 8): rounds that run 1, 4 and 8 concurrent streams each as an all-open batch
 # and a routed batch (the per-request override "layerroute": {"gates": ...}), alternating,
-# so both, and every level, see the same phases of the machine (bench/serve_bench.mjs). Prints a Markdown table, the CPU
-# and the load average. Not part of CI.
+# so both, and every level, see the same phases of the machine (bench/serve_bench.mjs).
+# Prints a Markdown table, the CPU and the load average. Not part of CI.
 #   bench/serve_bench.sh --model DIR [--adapters DIR] [--routed GATES] [--tokens 64]
 #                        [--rounds 5] [--threads N] [--levels 1,4,8] [--parallel 8] [--json]
 #                        [--bin BINARY]

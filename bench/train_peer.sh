@@ -61,7 +61,7 @@ for tag in ["1x512", "1x512-open", "4x128", "4x128-open"]:
         continue
     gb = lambda x: f"{x['peak_rss_bytes'] / 2**30:.2f}G"
     env = a.get("env", {})
-    limits.add(f"{a.get('limit_name', 'sgemm')} {a.get('limit_gflops', a['sgemm_gflops']):.0f} GFLOP/s")
+    limits.add(f"{a['limit_name']} {a['limit_gflops']:.0f} GFLOP/s")
     print(f"{tag:<14}{a['tok_s']:>11.1f}{b['tok_s']:>12.1f}{a['tok_s'] / b['tok_s']:>6.2f}x"
           f"{gb(a):>10}{gb(b):>10}{a['blocks_open']:>6.2f}{a['gflops']:>9.1f}"
           f"{100 * a['limit_share']:>6.0f}%")
